@@ -1,0 +1,10 @@
+import { ok } from '#lib/http/respond.ts';
+import { httpRoute } from '#lib/http/route.ts';
+import { apiKeyStore } from '#lib/services.ts';
+
+const keys = apiKeyStore();
+
+export const handler = httpRoute(async (_event, { userId }) => {
+  const deleted = await keys.delete(userId);
+  return ok({ message: deleted ? 'API key deleted' : 'No API key was stored', deleted });
+});

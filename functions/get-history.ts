@@ -1,0 +1,18 @@
+import { parseQuery, requireSelf } from '#lib/http/input.ts';
+import { ok } from '#lib/http/respond.ts';
+import { httpRoute } from '#lib/http/route.ts';
+import { messageView } from '#lib/http/views.ts';
+import { defaultRoomId, historyQuerySchema } from '#lib/schemas.ts';
+import { messageStore } from '#lib/services.ts';
+
+const messages = messageStore();
+
+export const handler = httpRoute(async (event, { userId }) => {
+  requireSelf(event.pathParameters?.userId, userId, 'Unauthorized to access this chat history');
+  const { page, limit, room_id } = parseQuery(event, historyQuerySchema);
+  const history = await messages.page(userId, room_id ?? defaultRoomId(userId), page, limit);
+  return ok({
+    messages: history.messages.map(messageView),
+    pagination: { page, limit, total: history.total, has_more: history.hasMore },
+  });
+});

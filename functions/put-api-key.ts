@@ -1,0 +1,23 @@
+import { httpSettings } from '#lib/config.ts';
+import { parseBody } from '#lib/http/input.ts';
+import { ok } from '#lib/http/respond.ts';
+import { httpRoute } from '#lib/http/route.ts';
+import { apiKeyView } from '#lib/http/views.ts';
+import { kmsKeyVault } from '#lib/key-vault.ts';
+import { apiKeyBodySchema } from '#lib/schemas.ts';
+import { apiKeyStore } from '#lib/services.ts';
+
+const limits = httpSettings();
+const vault = kmsKeyVault();
+const keys = apiKeyStore();
+
+export const handler = httpRoute(async (event, { userId }) => {
+  const { api_key } = parseBody(event, apiKeyBodySchema, limits.MAX_BODY_BYTES);
+  const record = {
+    ciphertext: await vault.encrypt(userId, api_key),
+    last4: api_key.slice(-4),
+    updatedAt: new Date().toISOString(),
+  };
+  await keys.put(userId, record);
+  return ok({ message: 'API key saved', ...apiKeyView(record) });
+});

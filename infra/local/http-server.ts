@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { corsHeaders } from '../../lib/http/middleware.ts';
+import { CORS_ALLOW_HEADERS, type RouteSpec, routes } from '../../lib/routes.ts';
+import { closeServer } from './kms-server.ts';
+
+type ProxyHandler = (
+  event: APIGatewayProxyEvent,
+  context: Context,
+) => Promise<APIGatewayProxyResult>;
+
+interface LoadedRoute {
+  spec: RouteSpec;
+  handler: ProxyHandler;
+  pattern: RegExp;
+  params: string[];
+}
+
+/** API Gateway's own cap on a request body. */
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/** What the deployed functions get (see the CDK stack); the local context reports the same. */
+const TIMEOUT_MS = 30_000;
+
+/** Imports every route's handler, exactly the modules Lambda would run. */
+export async function loadRoutes(): Promise<LoadedRoute[]> {
+  return Promise.all(
+    routes.map(async (spec) => {
+      const module = (await import(`../../functions/${spec.handler}.ts`)) as {
+        handler: ProxyHandler;
+      };
+      const params: string[] = [];
+      const source = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+        params.push(name);
+        return '([^/]+)';
+      });
+      return { spec, handler: module.handler, pattern: new RegExp(`^${source}$`), params };
+    }),
+  );
+}
+
+export interface LocalHttpServerOptions {
+  routes: LoadedRoute[];
+  /** Port on 127.0.0.1. Default: 0 (any free port). */
+  port?: number;
+  /** CORS allowed origins, as the handlers use them. */
+  allowedOrigins: string[];
+  /** Called once per request with a one-line summary (never headers or bodies). */
+  log?: (line: string) => void;
+}
+
+export interface LocalHttpServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the route table the way API Gateway's REST API does: each request becomes a Lambda
+ * proxy event (payload 1.0) for the same handler the stack deploys, and its result becomes the
+ * HTTP response. CORS preflights are answered here, as the gateway answers them.
+ */
+export async function startHttpServer(options: LocalHttpServerOptions): Promise<LocalHttpServer> {
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    serve(options, req, res)
+      .catch(() =>
+        send(res, { statusCode: 502, body: JSON.stringify({ message: 'Internal server error' }) }),
+      )
+      .finally(() =>
+        options.log?.(
+          `${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started}ms`,
+        ),
+      );
+  });
+  await new Promise<void>((done) => server.listen(options.port ?? 0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, server, close: () => closeServer(server) };
+}
+
+async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const onPath = options.routes
+    .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
+    .filter((candidate) => candidate.match);
+  const origin = header(req, 'origin');
+  const cors = corsHeaders(options.allowedOrigins, origin);
+
+  if (req.method === 'OPTIONS' && onPath.length > 0) {
+    const methods = [...onPath.map(({ route }) => route.spec.method), 'OPTIONS'].join(',');
+    send(res, {
+      statusCode: 204,
+      headers: {
+        ...cors,
+        'Access-Control-Allow-Methods': methods,
+        'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS.join(','),
+        'Access-Control-Max-Age': '600',
+      },
+      body: '',
+    });
+    return;
+  }
+  const found = onPath.find(({ route }) => route.spec.method === req.method);
+  if (!found?.match) {
+    send(res, jsonError(404, 'Not found', cors));
+    return;
+  }
+  const body = await readBody(req);
+  if (body === undefined) {
+    send(res, jsonError(413, 'Request body is too large', cors));
+    return;
+  }
+  const { route, match } = found;
+  const pathParameters = Object.fromEntries(
+    route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] as string)]),
+  );
+  const event = toProxyEvent(req, url, route.spec, pathParameters, body);
+  send(res, await route.handler(event, lambdaContext(route.spec)));
+}
+
+function toProxyEvent(
+  req: IncomingMessage,
+  url: URL,
+  spec: RouteSpec,
+  pathParameters: Record<string, string>,
+  body: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    multiQuery[name] = [...(multiQuery[name] ?? []), value];
+  }
+  const hasQuery = url.searchParams.size > 0;
+  const now = new Date();
+  return {
+    resource: spec.path,
+    path: url.pathname,
+    httpMethod: spec.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: body.length > 0 ? body : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${req.httpVersion}`,
+      httpMethod: spec.method,
+      identity: localIdentity(
+        req.socket.remoteAddress ?? '127.0.0.1',
+        header(req, 'user-agent') ?? null,
+      ),
+      path: `/local${url.pathname}`,
+      stage: 'local',
+      requestId: randomUUID(),
+      requestTimeEpoch: now.getTime(),
+      resourceId: 'local',
+      resourcePath: spec.path,
+    },
+  };
+}
+
+function localIdentity(sourceIp: string, userAgent: string | null) {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp,
+    user: null,
+    userAgent,
+    userArn: null,
+  };
+}
+
+function lambdaContext(spec: RouteSpec): Context {
+  const deadline = Date.now() + TIMEOUT_MS;
+  const functionName = `local-${spec.handler}`;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The body as text, or undefined when it is over API Gateway's limit. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function jsonError(
+  statusCode: number,
+  error: string,
+  headers: Record<string, string>,
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify({ success: false, error }),
+  };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResult) {
+  if (res.headersSent) return;
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[name] = values.map(String);
+  const body = result.isBase64Encoded
+    ? Buffer.from(result.body, 'base64')
+    : Buffer.from(result.body ?? '', 'utf8');
+  res.writeHead(result.statusCode, headers);
+  res.end(body);
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closeServer } from './kms-server.ts';
+
+/** What a client sent to `/v1/chat/completions`. */
+export interface CompletionRequest {
+  model: string;
+  messages: { role: string; content: string }[];
+  max_tokens?: number;
+  temperature?: number;
+  stream?: boolean;
+  /** The bearer token (the API key) the client sent. */
+  apiKey: string;
+}
+
+/** A reply, written in `chunks` when streaming; or an HTTP error. */
+export type CompletionResult =
+  | { content: string; chunks?: string[]; chunkDelayMs?: number }
+  | { status: number; error: string };
+
+export type Responder = (
+  request: CompletionRequest,
+) => CompletionResult | Promise<CompletionResult>;
+
+export interface OpenAICompatibleServer {
+  /** Base URL for the openai client (`.../v1`). */
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal OpenAI-compatible server (`POST /v1/chat/completions`, plain and streamed) around a
+ * responder function: the local stack's offline model and the tests' model double.
+ */
+export async function startOpenAICompatible(
+  respond: Responder,
+  port = 0,
+): Promise<OpenAICompatibleServer> {
+  const server = createServer((req, res) => {
+    handle(respond, req, res).catch(() => {
+      if (!res.headersSent) sendError(res, 500, 'responder failed');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+  const { port: bound } = server.address() as AddressInfo;
+  return { baseUrl: `http://127.0.0.1:${bound}/v1`, close: () => closeServer(server) };
+}
+
+async function handle(respond: Responder, req: IncomingMessage, res: ServerResponse) {
+  if (req.method !== 'POST' || !req.url?.startsWith('/v1/chat/completions')) {
+    sendError(res, 404, `No route for ${req.method} ${req.url}`);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Omit<
+    CompletionRequest,
+    'apiKey'
+  >;
+  const apiKey = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+  const result = await respond({ ...body, apiKey });
+  if ('status' in result) {
+    sendError(res, result.status, result.error);
+    return;
+  }
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const usage = {
+    prompt_tokens: body.messages.reduce((sum, m) => sum + Math.ceil(m.content.length / 4), 0),
+    completion_tokens: Math.ceil(result.content.length / 4),
+    total_tokens: 0,
+  };
+  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  if (!body.stream) {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: result.content },
+            finish_reason: 'stop',
+          },
+        ],
+        usage,
+      }),
+    );
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+  const event = (delta: Record<string, unknown>, finish: string | null, extra = {}) =>
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
+    );
+  event({ role: 'assistant', content: '' }, null);
+  for (const piece of result.chunks ?? [result.content]) {
+    if (result.chunkDelayMs) await sleep(result.chunkDelayMs);
+    event({ content: piece }, null);
+  }
+  event({}, 'stop', { usage });
+  res.end('data: [DONE]\n\n');
+}
+
+function sendError(res: ServerResponse, status: number, message: string) {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ error: { message, type: 'invalid_request_error', code: status } }));
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * Settings come from the environment, read and validated once per container (at cold start),
+ * one section at a time so that each function needs only the variables its route uses.
+ * A missing or invalid variable fails the cold start with a message that names it.
+ */
+type Env = Record<string, string | undefined>;
+
+const DEFAULT_SYSTEM_PROMPT =
+  'You are Leta AI, a helpful personal assistant. Be friendly, concise, and helpful.';
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value?.trim() ? value.trim() : undefined));
+
+const csv = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    );
+
+const storeSchema = z.object({
+  TABLE_NAME: z.string().min(1, 'is required'),
+});
+
+const authSchema = z
+  .object({
+    JWT_SECRET: optionalString,
+    JWKS_URL: optionalString.pipe(z.url().optional()),
+    JWT_ISSUER: optionalString,
+    JWT_AUDIENCE: optionalString,
+  })
+  .refine((env) => Boolean(env.JWT_SECRET) !== Boolean(env.JWKS_URL), {
+    message: 'set exactly one of JWT_SECRET (HS256) or JWKS_URL (RS256/ES256)',
+    path: ['JWT_SECRET'],
+  })
+  .refine((env) => !env.JWT_SECRET || env.JWT_SECRET.length >= 32, {
+    message: 'must be at least 32 characters',
+    path: ['JWT_SECRET'],
+  });
+
+const vaultSchema = z.object({
+  KMS_KEY_ID: z.string().min(1, 'is required'),
+});
+
+const modelSchema = z.object({
+  OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  SYSTEM_PROMPT: z.string().min(1).default(DEFAULT_SYSTEM_PROMPT),
+  OPENAI_MAX_TOKENS: int(1000, 1, 128_000),
+  OPENAI_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  OPENAI_TIMEOUT_MS: int(25_000, 1_000, 900_000),
+  OPENAI_MAX_RETRIES: int(1, 0, 5),
+  CONTEXT_MESSAGES: int(20, 0, 200),
+});
+
+const httpSchema = z.object({
+  ALLOWED_ORIGINS: csv('*'),
+  MAX_MESSAGE_CHARS: int(16_000, 1, 100_000),
+  MAX_BODY_BYTES: int(262_144, 1_024, 6_000_000),
+});
+
+export type StoreSettings = z.output<typeof storeSchema>;
+export type AuthSettings = z.output<typeof authSchema>;
+export type VaultSettings = z.output<typeof vaultSchema>;
+export type ModelSettings = z.output<typeof modelSchema>;
+export type HttpSettings = z.output<typeof httpSchema>;
+
+function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+function section<T extends z.ZodType>(schema: T): (env?: Env) => z.output<T> {
+  let cached: z.output<T> | undefined;
+  return (env) => {
+    if (env) return parse(schema, env);
+    cached ??= parse(schema, process.env);
+    return cached;
+  };
+}
+
+/** DynamoDB table settings. */
+export const storeSettings = section(storeSchema);
+/** JWT verification settings. */
+export const authSettings = section(authSchema);
+/** KMS settings for the users' API keys. */
+export const vaultSettings = section(vaultSchema);
+/** Model (OpenAI-compatible) settings. */
+export const modelSettings = section(modelSchema);
+/** Request limits and CORS. */
+export const httpSettings = section(httpSchema);

@@ -1,0 +1,68 @@
+/** Stable, client-facing error codes; `lib/http/respond.ts` maps each to an HTTP status. */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'SERVICE_UNAVAILABLE';
+
+/** An error whose message is safe to show the client. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AppError';
+    this.code = code;
+  }
+}
+
+/** The request is malformed: bad JSON, a missing field, a query value out of range. */
+export class BadRequestError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BAD_REQUEST', message, options);
+    this.name = 'BadRequestError';
+  }
+}
+
+/** No credentials, or credentials that do not verify. */
+export class UnauthorizedError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UNAUTHORIZED', message, options);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** Valid credentials for someone who may not touch this resource. */
+export class ForbiddenError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('FORBIDDEN', message, options);
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** The body (or a field in it) is over its size limit. */
+export class PayloadTooLargeError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PAYLOAD_TOO_LARGE', message, options);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+/** A dependency (DynamoDB, KMS) is down; the client may retry. */
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('SERVICE_UNAVAILABLE', message, options);
+    this.name = 'ServiceUnavailableError';
+  }
+}
+
+/** The deployment is misconfigured: a setting is missing or invalid. Never shown to clients. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,46 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { z } from 'zod';
+import { BadRequestError, ForbiddenError, PayloadTooLargeError } from '../errors.ts';
+
+/** Parses and validates a JSON body: 413 when too large, 400 when malformed or invalid. */
+export function parseBody<T extends z.ZodType>(
+  event: APIGatewayProxyEvent,
+  schema: T,
+  maxBytes: number,
+): z.output<T> {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new PayloadTooLargeError(`Request body is too large: at most ${maxBytes} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BadRequestError('Request body must be valid JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new BadRequestError('Request body must be a JSON object');
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (issue?.code === 'too_big') throw new PayloadTooLargeError(issue.message);
+  throw new BadRequestError(issue?.message ?? 'Invalid request body');
+}
+
+/** Parses and validates the query string: 400 on the first bad value. */
+export function parseQuery<T extends z.ZodType>(
+  event: APIGatewayProxyEvent,
+  schema: T,
+): z.output<T> {
+  const result = schema.safeParse(event.queryStringParameters ?? {});
+  if (result.success) return result.data;
+  throw new BadRequestError(result.error.issues[0]?.message ?? 'Invalid query string');
+}
+
+/** The user id a route names must be the caller's own: 403 otherwise. */
+export function requireSelf(named: string | undefined, userId: string, message: string): string {
+  if (named !== undefined && named !== userId) throw new ForbiddenError(message);
+  return userId;
+}

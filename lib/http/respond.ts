@@ -1,0 +1,41 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ErrorCode } from '../errors.ts';
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
+
+/** A success body: `{ success: true, ...body }`. */
+export function ok(body: Record<string, unknown>, statusCode = 200): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { ...JSON_HEADERS },
+    body: JSON.stringify({ success: true, ...body }),
+  };
+}
+
+/** An error body: `{ success: false, error }` with the status for the code. */
+export function fail(code: ErrorCode, error: string): APIGatewayProxyResult {
+  return {
+    statusCode: STATUS_BY_CODE[code],
+    headers: { ...JSON_HEADERS },
+    body: JSON.stringify({ success: false, error }),
+  };
+}
+
+/** The answer to a bug or an outage: no detail leaves the service. */
+export function internalError(): APIGatewayProxyResult {
+  return {
+    statusCode: 500,
+    headers: { ...JSON_HEADERS },
+    body: JSON.stringify({ success: false, error: 'Internal server error' }),
+  };
+}

@@ -1,0 +1,25 @@
+import type { ApiKeyRecord } from '../store/api-keys.ts';
+import type { StoredMessage } from '../store/messages.ts';
+
+/** A message as the frontend reads it (the seed's fields, plus `room_id` and `ai_model`). */
+export function messageView(message: StoredMessage) {
+  return {
+    id: message.id,
+    sender_id: message.senderId,
+    content: message.content,
+    timestamp: message.createdAt,
+    message_type: message.messageType,
+    created_at: message.createdAt,
+    room_id: message.roomId,
+    ...(message.aiModel ? { ai_model: message.aiModel } : {}),
+  };
+}
+
+/** What settings may show of a stored key: never the key. */
+export function apiKeyView(record: ApiKeyRecord | undefined) {
+  return {
+    has_key: record !== undefined,
+    last4: record?.last4 ?? null,
+    updated_at: record?.updatedAt ?? null,
+  };
+}

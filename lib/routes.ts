@@ -1,0 +1,106 @@
+/**
+ * The route table: the one list of what the API serves. The CDK stack and the local HTTP
+ * server both read it, so a route added here exists in both, with the same access.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export type DynamoAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:BatchWriteItem';
+
+export type KmsAction = 'kms:Encrypt' | 'kms:Decrypt';
+
+export interface RouteSpec {
+  method: HttpMethod;
+  /** API Gateway resource path; `{name}` is a path parameter. */
+  path: string;
+  /** File name in `functions/`, without `.ts`. */
+  handler: string;
+  /** Needs a bearer token. */
+  auth: boolean;
+  /** Exactly the table actions the handler uses. */
+  dynamodb: DynamoAction[];
+  /** Exactly the KMS actions the handler uses on the API-key key. */
+  kms: KmsAction[];
+  /** Calls the model (needs the model settings and outbound network). */
+  model: boolean;
+}
+
+export const routes: readonly RouteSpec[] = [
+  {
+    method: 'POST',
+    path: '/api/chat/ai/send',
+    handler: 'send-message',
+    auth: true,
+    dynamodb: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+    kms: ['kms:Decrypt'],
+    model: true,
+  },
+  {
+    method: 'GET',
+    path: '/api/chat/ai/history/{userId}',
+    handler: 'get-history',
+    auth: true,
+    dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'],
+    kms: [],
+    model: false,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/chat/ai/history/{userId}',
+    handler: 'clear-history',
+    auth: true,
+    dynamodb: [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:UpdateItem',
+    ],
+    kms: [],
+    model: false,
+  },
+  {
+    method: 'PUT',
+    path: '/api/chat/ai/api-key',
+    handler: 'put-api-key',
+    auth: true,
+    dynamodb: ['dynamodb:PutItem'],
+    kms: ['kms:Encrypt'],
+    model: false,
+  },
+  {
+    method: 'GET',
+    path: '/api/chat/ai/api-key',
+    handler: 'get-api-key',
+    auth: true,
+    dynamodb: ['dynamodb:GetItem'],
+    kms: [],
+    model: false,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/chat/ai/api-key',
+    handler: 'delete-api-key',
+    auth: true,
+    dynamodb: ['dynamodb:DeleteItem'],
+    kms: [],
+    model: false,
+  },
+  {
+    method: 'GET',
+    path: '/health',
+    handler: 'health',
+    auth: false,
+    dynamodb: ['dynamodb:GetItem'],
+    kms: [],
+    model: false,
+  },
+];
+
+/** Headers a browser may send; the CDK preflight and the local server both allow these. */
+export const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key'];

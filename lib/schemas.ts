@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * Every input the API takes, declared once. Messages are the client-facing error text.
+ * Query values arrive as strings; bodies as parsed JSON.
+ */
+
+/** The most messages one history page returns; a larger `limit` is clamped to it. */
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 50;
+
+const ROOM_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export const roomIdSchema = z
+  .string({ error: 'room_id must be a string' })
+  .regex(ROOM_ID, 'room_id must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+
+/** The seed's default conversation for a user. */
+export const defaultRoomId = (userId: string) => `ai_chat_${userId}`;
+
+const positiveInt = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `${name} must be a positive integer`)
+    .transform(Number)
+    .refine((value) => value >= 1, `${name} must be a positive integer`);
+
+/** Counts user-perceived characters (code points), not UTF-16 units. */
+const charCount = (value: string) => [...value].length;
+
+/** `POST /api/chat/ai/send`. */
+export const sendBodySchema = (maxChars: number) =>
+  z.object({
+    message: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? 'Message is required' : 'message must be a string',
+      })
+      .refine((value) => value.trim().length > 0, 'Message is required')
+      .superRefine((value, ctx) => {
+        if (charCount(value) > maxChars) {
+          ctx.addIssue({
+            code: 'too_big',
+            origin: 'string',
+            maximum: maxChars,
+            inclusive: true,
+            message: `message is too long: at most ${maxChars} characters`,
+          });
+        }
+      }),
+    room_id: roomIdSchema.optional(),
+    user_id: z.string({ error: 'user_id must be a string' }).optional(),
+  });
+
+/** `GET /api/chat/ai/history/{userId}`. */
+export const historyQuerySchema = z.object({
+  page: positiveInt('page').default(1),
+  limit: positiveInt('limit')
+    .transform((value) => Math.min(value, MAX_PAGE_SIZE))
+    .default(DEFAULT_PAGE_SIZE),
+  room_id: roomIdSchema.optional(),
+});
+
+/** `DELETE /api/chat/ai/history/{userId}`. */
+export const clearQuerySchema = z.object({
+  room_id: roomIdSchema.optional(),
+});
+
+/** `PUT /api/chat/ai/api-key`. */
+export const apiKeyBodySchema = z.object({
+  api_key: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined ? 'api_key is required' : 'api_key must be a string',
+    })
+    .regex(/^\S{8,512}$/, 'api_key must be 8-512 characters with no spaces'),
+});

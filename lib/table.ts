@@ -1,0 +1,27 @@
+/**
+ * The single table's shape, shared by the CDK stack and the local stack so they cannot drift.
+ *
+ * Items (pk is always the user, so no key a client chooses can reach another user's data):
+ * - `USER#{userId}` / `ROOM#{room}`: a conversation's counters: `seq` (last sequence number
+ *   handed out), `base` (the `seq` at the last clear), `message_count`.
+ * - `USER#{userId}` / `MSG#{room}#{seq, 15 digits}`: one message.
+ * - `USER#{userId}` / `APIKEY`: the user's KMS-encrypted API key.
+ * `{room}` is URI-encoded, so it never contains `#` and one room's prefix never matches another's.
+ */
+export const TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds after which DynamoDB may delete the item (unused by messages for now). */
+  ttlAttribute: 'expires_at',
+} as const;
+
+const SEQ_DIGITS = 15;
+
+export const keys = {
+  user: (userId: string) => `USER#${userId}`,
+  room: (roomId: string) => `ROOM#${encodeURIComponent(roomId)}`,
+  messagePrefix: (roomId: string) => `MSG#${encodeURIComponent(roomId)}#`,
+  message: (roomId: string, seq: number) =>
+    `${keys.messagePrefix(roomId)}${String(seq).padStart(SEQ_DIGITS, '0')}`,
+  apiKey: () => 'APIKEY',
+};
