@@ -120,7 +120,10 @@ export class DynamoMessageStore implements MessageStore {
       }),
     );
     const seq = Number(Attributes?.seq);
-    const stored: StoredMessage = { ...message, id: this.#nextId(), roomId, seq, createdAt: now };
+    // Stamped after the sequence number is handed out, so time order follows sequence order
+    // as closely as clocks allow.
+    const createdAt = new Date().toISOString();
+    const stored: StoredMessage = { ...message, id: this.#nextId(), roomId, seq, createdAt };
     try {
       await this.#db.send(
         new PutCommand({
@@ -248,8 +251,9 @@ export class DynamoMessageStore implements MessageStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk, sk: keys.room(roomId) },
-          UpdateExpression: 'SET base = :upTo ADD message_count :minus',
-          ConditionExpression: 'attribute_not_exists(base) OR base < :upTo',
+          UpdateExpression: 'SET #base = :upTo ADD message_count :minus',
+          ConditionExpression: 'attribute_not_exists(#base) OR #base < :upTo',
+          ExpressionAttributeNames: { '#base': 'base' },
           ExpressionAttributeValues: { ':upTo': upTo, ':minus': -deleted },
         }),
       )

@@ -1,0 +1,53 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const DEV_ENTRY = fileURLToPath(new URL('../../infra/local/dev.ts', import.meta.url));
+
+export interface DevStack {
+  url: string;
+  dynamoEndpoint: string;
+  /** Everything the stack printed so far (its log). */
+  output(): string;
+  /** Sends Ctrl-C (SIGINT) and waits for the stack to exit; resolves to its exit code. */
+  stop(): Promise<number | null>;
+  child: ChildProcess;
+}
+
+/** Starts `npm run dev`'s entry point as a child process, exactly as a developer would. */
+export async function startDevStack(env: Record<string, string>, timeoutMs = 90_000): Promise<DevStack> {
+  const child = spawn(process.execPath, [DEV_ENTRY], {
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const started = new Promise<{ url: string; dynamoEndpoint: string }>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`dev stack did not start:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      const dynamoEndpoint = /DynamoDB Local: (http:\/\/\S+)/.exec(output)?.[1];
+      if (url && dynamoEndpoint) {
+        clearTimeout(timer);
+        done({ url, dynamoEndpoint });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`dev stack exited (${code}) before it was ready:\n${output}`));
+    });
+  });
+  const { url, dynamoEndpoint } = await started;
+  return {
+    url,
+    dynamoEndpoint,
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      return exited;
+    },
+  };
+}

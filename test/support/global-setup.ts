@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startDevStack } from './dev-stack.ts';
+import { startFakeModel } from './fake-model.ts';
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    apiUrl: string;
+    dynamoEndpoint: string;
+    jwtSecret: string;
+    tableName: string;
+    logFile: string;
+  }
+}
+
+export const TEST_JWT_SECRET = 'integration-test-secret-0123456789abcdef0123';
+const TABLE_NAME = 'chat-history-test';
+
+/** One local stack (as `npm run dev` starts it) for the integration tests, with a fake model. */
+export default async function setup(project: TestProject) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-it-'));
+  const model = await startFakeModel();
+  const stack = await startDevStack({
+    DATA_DIR: dataDir,
+    JWT_SECRET: TEST_JWT_SECRET,
+    TABLE_NAME,
+    OPENAI_BASE_URL: model.baseUrl,
+    OPENAI_MAX_RETRIES: '0',
+    OPENAI_API_KEY: '',
+    ALLOWED_ORIGINS: 'http://app.example',
+  });
+  const logFile = join(dataDir, 'stack.log');
+  project.provide('apiUrl', stack.url);
+  project.provide('dynamoEndpoint', stack.dynamoEndpoint);
+  project.provide('jwtSecret', TEST_JWT_SECRET);
+  project.provide('tableName', TABLE_NAME);
+  project.provide('logFile', logFile);
+  const flush = setInterval(() => writeFileSync(logFile, stack.output()), 200);
+
+  return async () => {
+    clearInterval(flush);
+    await stack.stop();
+    await model.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}
