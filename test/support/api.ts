@@ -15,7 +15,7 @@ export interface Reply {
 export async function tokenFor(userId: string | undefined, claims: Record<string, unknown> = {}) {
   const payload: Record<string, unknown> = { type: 'access', sub: userId, ...claims };
   const now = Math.floor(Date.now() / 1000);
-  payload.exp ??= now + 600;
+  if (!('exp' in payload)) payload.exp = now + 600;
   for (const [name, value] of Object.entries(payload)) if (value === null) delete payload[name];
   return new SignJWT(payload)
     .setProtectedHeader({ alg: 'HS256' })
