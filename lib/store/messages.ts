@@ -216,6 +216,9 @@ export class DynamoMessageStore implements MessageStore {
         startKey = page.LastEvaluatedKey;
       } while (startKey);
       complete = true;
+    } catch (error) {
+      if (error instanceof PartialClearError) deleted += error.deleted;
+      throw error;
     } finally {
       await this.#settleClear(pk, roomId, upTo, deleted, complete);
     }

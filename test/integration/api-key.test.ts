@@ -62,7 +62,12 @@ describe('API key settings', () => {
 
   it('answers 400 to a missing, short or spaced key', async () => {
     const user = await newUser({ withKey: false });
-    for (const body of [{}, { api_key: 'short' }, { api_key: 'has space in it' }, { api_key: 12345678 }]) {
+    for (const body of [
+      {},
+      { api_key: 'short' },
+      { api_key: 'has space in it' },
+      { api_key: 12345678 },
+    ]) {
       const reply = await call('PUT', KEY_PATH, { token: user.token, body });
       expect(reply.status, JSON.stringify(body)).toBe(400);
       expect(reply.body.error).toMatch(/api_key/);

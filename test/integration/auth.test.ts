@@ -56,14 +56,22 @@ describe('authentication', () => {
     await call('POST', SEND, { token: owner.token, body: { message: 'private' } });
 
     const read = await call('GET', `/api/chat/ai/history/${owner.id}`, { token: intruder.token });
-    const clear = await call('DELETE', `/api/chat/ai/history/${owner.id}`, { token: intruder.token });
+    const clear = await call('DELETE', `/api/chat/ai/history/${owner.id}`, {
+      token: intruder.token,
+    });
     const post = await call('POST', SEND, {
       token: intruder.token,
       body: { message: 'as you', user_id: owner.id },
     });
 
-    expect(read).toMatchObject({ status: 403, body: { success: false, error: 'Unauthorized to access this chat history' } });
-    expect(clear).toMatchObject({ status: 403, body: { success: false, error: 'Unauthorized to clear this chat history' } });
+    expect(read).toMatchObject({
+      status: 403,
+      body: { success: false, error: 'Unauthorized to access this chat history' },
+    });
+    expect(clear).toMatchObject({
+      status: 403,
+      body: { success: false, error: 'Unauthorized to clear this chat history' },
+    });
     expect(post).toMatchObject({ status: 403, body: { success: false, error: 'Unauthorized' } });
     const own = await call('GET', `/api/chat/ai/history/${owner.id}`, { token: owner.token });
     expect(own.body.pagination.total).toBe(2);
@@ -74,9 +82,13 @@ describe('authentication', () => {
     const intruder = await newUser();
     await call('POST', SEND, { token: owner.token, body: { message: 'secret' } });
 
-    const peek = await call('GET', `/api/chat/ai/history/${intruder.id}?room_id=ai_chat_${owner.id}`, {
-      token: intruder.token,
-    });
+    const peek = await call(
+      'GET',
+      `/api/chat/ai/history/${intruder.id}?room_id=ai_chat_${owner.id}`,
+      {
+        token: intruder.token,
+      },
+    );
 
     expect(peek.status).toBe(200);
     expect(peek.body.messages).toEqual([]);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { call, history, newUser, send } from '../support/api.ts';
 
-const FALLBACK = "I'm sorry, I'm having trouble processing your request right now. Please try again later.";
+const FALLBACK =
+  "I'm sorry, I'm having trouble processing your request right now. Please try again later.";
 
 describe('sending a message', () => {
   it('stores the message and the reply, returns both, and history shows them in order', async () => {
@@ -21,7 +22,9 @@ describe('sending a message', () => {
       content: 'reply to: Hello, who are you?',
       message_type: 'ai',
     });
-    expect(new Date(sent.body.user_message.timestamp).toISOString()).toBe(sent.body.user_message.timestamp);
+    expect(new Date(sent.body.user_message.timestamp).toISOString()).toBe(
+      sent.body.user_message.timestamp,
+    );
     const page = await history(user);
     expect(page.status).toBe(200);
     expect(page.body.messages.map((m: { id: string }) => m.id)).toEqual([
@@ -80,7 +83,9 @@ describe('sending a message', () => {
 
     expect(sent.status).toBe(200);
     expect(sent.body.ai_message.ai_model).toBe('error');
-    expect(sent.body.ai_message.content).toMatch(/API key was rejected.*update your API key in settings/);
+    expect(sent.body.ai_message.content).toMatch(
+      /API key was rejected.*update your API key in settings/,
+    );
   });
 
   it('leaves failed replies out of the next context', async () => {
@@ -150,7 +155,11 @@ describe('history pages', () => {
       await Promise.all([0, 1, 2, 3].map((j) => send(user, `m${i + j}`)));
     }
 
-    const pages = [await history(user, 'page=1&limit=25'), await history(user, 'page=2&limit=25'), await history(user, 'page=3&limit=25')];
+    const pages = [
+      await history(user, 'page=1&limit=25'),
+      await history(user, 'page=2&limit=25'),
+      await history(user, 'page=3&limit=25'),
+    ];
 
     expect(pages.map((p) => p.body.messages.length)).toEqual([25, 25, 14]);
     expect(pages.map((p) => p.body.pagination.has_more)).toEqual([true, true, false]);
@@ -161,7 +170,9 @@ describe('history pages', () => {
     for (let n = 0; n < 32; n++) {
       expect(contents.indexOf(`reply to: m${n}`)).toBeGreaterThan(contents.indexOf(`m${n}`));
     }
-    const batches = contents.filter((c) => /^m\d+$/.test(c)).map((c) => Math.floor(Number(c.slice(1)) / 4));
+    const batches = contents
+      .filter((c) => /^m\d+$/.test(c))
+      .map((c) => Math.floor(Number(c.slice(1)) / 4));
     expect([...batches].sort((a, b) => a - b)).toEqual(batches);
     const beyond = await history(user, 'page=4&limit=25');
     expect(beyond.body.messages).toEqual([]);
@@ -189,7 +200,11 @@ describe('clearing history', () => {
     const cleared = await call('DELETE', `/api/chat/ai/history/${user.id}`, { token: user.token });
 
     expect(cleared.status).toBe(200);
-    expect(cleared.body).toEqual({ success: true, message: 'Cleared 6 messages', deleted_count: 6 });
+    expect(cleared.body).toEqual({
+      success: true,
+      message: 'Cleared 6 messages',
+      deleted_count: 6,
+    });
     expect((await history(user)).body).toMatchObject({
       messages: [],
       pagination: { total: 0, has_more: false },

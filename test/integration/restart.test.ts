@@ -20,7 +20,7 @@ async function post(url: string, path: string, token: string, method: string, bo
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as any };
 }
 
 describe('npm run dev', () => {
@@ -29,7 +29,9 @@ describe('npm run dev', () => {
     const token = await signDevToken('restart-user', secret);
     stack = await startDevStack(env);
     await post(stack.url, '/api/chat/ai/api-key', token, 'PUT', { api_key: 'sk-survives-restart' });
-    const first = await post(stack.url, '/api/chat/ai/send', token, 'POST', { message: 'remember me' });
+    const first = await post(stack.url, '/api/chat/ai/send', token, 'POST', {
+      message: 'remember me',
+    });
     expect(first.status).toBe(200);
 
     const code = await stack.stop();
@@ -37,7 +39,9 @@ describe('npm run dev', () => {
     expect(stack.output()).not.toContain('sk-survives-restart');
     stack = await startDevStack(env);
     const page = await post(stack.url, '/api/chat/ai/history/restart-user', token, 'GET');
-    const second = await post(stack.url, '/api/chat/ai/send', token, 'POST', { message: 'still there?' });
+    const second = await post(stack.url, '/api/chat/ai/send', token, 'POST', {
+      message: 'still there?',
+    });
 
     expect(page.body.messages.map((m: { id: string }) => m.id)).toEqual([
       first.body.user_message.id,

@@ -4,7 +4,16 @@ import { call, history, newUser, send } from '../support/api.ts';
 describe('bad input', () => {
   it('answers 400 to page and limit values that are not positive integers', async () => {
     const user = await newUser();
-    for (const query of ['page=abc', 'page=0', 'page=-1', 'page=1.5', 'limit=-5', 'limit=0', 'limit=ten', 'page=']) {
+    for (const query of [
+      'page=abc',
+      'page=0',
+      'page=-1',
+      'page=1.5',
+      'limit=-5',
+      'limit=0',
+      'limit=ten',
+      'page=',
+    ]) {
       const reply = await history(user, query);
       expect(reply.status, query).toBe(400);
       expect(reply.body.success).toBe(false);
@@ -66,10 +75,13 @@ describe('bad input', () => {
 
 describe('CORS', () => {
   it('answers a preflight from an allowed origin with the methods and headers the route takes', async () => {
-    const reply = await fetch(`${(await import('../support/api.ts')).apiUrl}/api/chat/ai/history/u1`, {
-      method: 'OPTIONS',
-      headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'DELETE' },
-    });
+    const reply = await fetch(
+      `${(await import('../support/api.ts')).apiUrl}/api/chat/ai/history/u1`,
+      {
+        method: 'OPTIONS',
+        headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'DELETE' },
+      },
+    );
 
     expect(reply.status).toBe(204);
     expect(reply.headers.get('access-control-allow-origin')).toBe('http://app.example');
@@ -78,7 +90,9 @@ describe('CORS', () => {
   });
 
   it('puts the CORS header on errors as well as successes, and only for allowed origins', async () => {
-    const allowed = await call('GET', '/api/chat/ai/history/u1', { headers: { Origin: 'http://app.example' } });
+    const allowed = await call('GET', '/api/chat/ai/history/u1', {
+      headers: { Origin: 'http://app.example' },
+    });
     const other = await call('GET', '/health', { headers: { Origin: 'http://evil.example' } });
 
     expect(allowed.status).toBe(401);

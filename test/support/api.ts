@@ -7,7 +7,6 @@ export const apiUrl = inject('apiUrl');
 export interface Reply {
   status: number;
   headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the API returns
   body: any;
 }
 
@@ -38,7 +37,11 @@ export async function call(
   }
   const response = await fetch(`${apiUrl}${path}`, { method, headers, body });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : null,
+  };
 }
 
 export interface TestUser {
@@ -54,7 +57,8 @@ export async function newUser({ withKey = true } = {}): Promise<TestUser> {
   const apiKey = `sk-test-${randomUUID().replaceAll('-', '')}`;
   if (withKey) {
     const saved = await call('PUT', '/api/chat/ai/api-key', { token, body: { api_key: apiKey } });
-    if (saved.status !== 200) throw new Error(`could not store the key: ${JSON.stringify(saved.body)}`);
+    if (saved.status !== 200)
+      throw new Error(`could not store the key: ${JSON.stringify(saved.body)}`);
   }
   return { id, token, apiKey };
 }
@@ -66,7 +70,11 @@ export function send(user: TestUser, message: string, extra: Record<string, unkn
 
 /** Reads one page of `user`'s history; `query` is the query string without `?`. */
 export function history(user: TestUser, query = '') {
-  return call('GET', `/api/chat/ai/history/${encodeURIComponent(user.id)}${query ? `?${query}` : ''}`, {
-    token: user.token,
-  });
+  return call(
+    'GET',
+    `/api/chat/ai/history/${encodeURIComponent(user.id)}${query ? `?${query}` : ''}`,
+    {
+      token: user.token,
+    },
+  );
 }

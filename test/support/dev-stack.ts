@@ -14,7 +14,10 @@ export interface DevStack {
 }
 
 /** Starts `npm run dev`'s entry point as a child process, exactly as a developer would. */
-export async function startDevStack(env: Record<string, string>, timeoutMs = 90_000): Promise<DevStack> {
+export async function startDevStack(
+  env: Record<string, string>,
+  timeoutMs = 90_000,
+): Promise<DevStack> {
   const child = spawn(process.execPath, [DEV_ENTRY], {
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,7 +25,10 @@ export async function startDevStack(env: Record<string, string>, timeoutMs = 90_
   let output = '';
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const started = new Promise<{ url: string; dynamoEndpoint: string }>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`dev stack did not start:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`dev stack did not start:\n${output}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];

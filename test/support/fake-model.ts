@@ -1,4 +1,7 @@
-import { type CompletionRequest, startOpenAICompatible } from '../../infra/local/openai-compatible.ts';
+import {
+  type CompletionRequest,
+  startOpenAICompatible,
+} from '../../infra/local/openai-compatible.ts';
 
 /**
  * The tests' OpenAI-compatible model. It is steered by directives in the newest user message,
