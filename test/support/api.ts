@@ -7,6 +7,7 @@ export const apiUrl = inject('apiUrl');
 export interface Reply {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON as it is
   body: any;
 }
 
