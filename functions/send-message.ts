@@ -5,18 +5,20 @@ import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { messageView } from '#lib/http/views.ts';
 import { kmsKeyVault } from '#lib/key-vault.ts';
-import { OpenAIChatModel } from '#lib/model.ts';
+import { fallbackKey, OpenAIChatModel } from '#lib/model.ts';
 import { defaultRoomId, sendBodySchema } from '#lib/schemas.ts';
 import { apiKeyStore, messageStore } from '#lib/services.ts';
 
 const limits = httpSettings();
 const bodySchema = sendBodySchema(limits.MAX_MESSAGE_CHARS);
+const model = modelSettings();
 const deps = {
   messages: messageStore(),
   apiKeys: apiKeyStore(),
   vault: kmsKeyVault(),
-  model: new OpenAIChatModel(modelSettings()),
-  settings: modelSettings(),
+  model: new OpenAIChatModel(model),
+  settings: model,
+  fallbackKey: fallbackKey(model),
 };
 
 export const handler = httpRoute(async (event, { userId }) => {

@@ -5,8 +5,9 @@ import {
   type JWTVerifyOptions,
   jwtVerify,
 } from 'jose';
-import type { AuthSettings } from './config.ts';
-import { ServiceUnavailableError, UnauthorizedError } from './errors.ts';
+import { type AuthSettings, MIN_HS256_SECRET } from './config.ts';
+import { AppError, ConfigError, ServiceUnavailableError, UnauthorizedError } from './errors.ts';
+import { secretString } from './secrets.ts';
 
 /** Verifies an `Authorization` header and returns the token's subject (the user id). */
 export type TokenVerifier = (authorization: string | undefined) => Promise<string>;
@@ -26,14 +27,14 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
     ...(settings.JWT_AUDIENCE ? { audience: settings.JWT_AUDIENCE } : {}),
   };
   let verify: (token: string) => Promise<JWTPayload>;
-  if (settings.JWT_SECRET) {
-    const secret = new TextEncoder().encode(settings.JWT_SECRET);
-    verify = async (token) =>
-      (await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] })).payload;
-  } else {
-    const jwks = createRemoteJWKSet(new URL(settings.JWKS_URL as string));
+  if (settings.JWKS_URL) {
+    const jwks = createRemoteJWKSet(new URL(settings.JWKS_URL));
     verify = async (token) =>
       (await jwtVerify(token, jwks, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
+  } else {
+    const secret = hs256Secret(settings);
+    verify = async (token) =>
+      (await jwtVerify(token, await secret(), { ...options, algorithms: ['HS256'] })).payload;
   }
 
   return async function verifyAuthorization(authorization) {
@@ -49,6 +50,32 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   };
 }
 
+/** The HS256 key: from `JWT_SECRET`, or fetched from Secrets Manager now (at cold start). */
+function hs256Secret(settings: AuthSettings): () => Promise<Uint8Array> {
+  const encode = (value: string) => {
+    if (value.length < MIN_HS256_SECRET) {
+      throw new ConfigError(`The JWT secret must be at least ${MIN_HS256_SECRET} characters`);
+    }
+    return new TextEncoder().encode(value);
+  };
+  if (settings.JWT_SECRET) {
+    const key = encode(settings.JWT_SECRET);
+    return async () => key;
+  }
+  const arn = settings.JWT_SECRET_ARN as string;
+  secretString(arn).catch(() => undefined);
+  return async () => {
+    try {
+      return encode(await secretString(arn));
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ServiceUnavailableError('Could not load the token secret; try again', {
+        cause: error,
+      });
+    }
+  };
+}
+
 function bearerToken(authorization: string | undefined): string {
   const match = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(authorization ?? '');
   if (!match?.[1]) {
@@ -60,6 +87,7 @@ function bearerToken(authorization: string | undefined): string {
 }
 
 function toAuthError(error: unknown): never {
+  if (error instanceof AppError || error instanceof ConfigError) throw error;
   if (error instanceof errors.JWTExpired) throw new UnauthorizedError('Token has expired');
   if (error instanceof errors.JWKSTimeout) {
     throw new ServiceUnavailableError('Could not reach the token issuer; try again', {

@@ -23,7 +23,9 @@ export interface ChatDeps {
   apiKeys: ApiKeyStore;
   vault: KeyVault;
   model: ChatModel;
-  settings: Pick<ModelSettings, 'OPENAI_API_KEY' | 'SYSTEM_PROMPT' | 'CONTEXT_MESSAGES'>;
+  settings: Pick<ModelSettings, 'SYSTEM_PROMPT' | 'CONTEXT_MESSAGES'>;
+  /** The server-wide key for users who have none, when one is configured. */
+  fallbackKey: () => Promise<string | undefined>;
 }
 
 export interface Exchange {
@@ -88,7 +90,8 @@ async function reply(deps: ChatDeps, apiKey: string, messages: ChatTurn[]): Prom
 async function resolveApiKey(deps: ChatDeps, userId: string): Promise<string> {
   const record = await deps.apiKeys.get(userId);
   if (!record) {
-    if (deps.settings.OPENAI_API_KEY) return deps.settings.OPENAI_API_KEY;
+    const fallback = await deps.fallbackKey();
+    if (fallback) return fallback;
     throw new BadRequestError(NO_KEY_MESSAGE);
   }
   try {

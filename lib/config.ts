@@ -11,6 +11,9 @@ type Env = Record<string, string | undefined>;
 const DEFAULT_SYSTEM_PROMPT =
   'You are Leta AI, a helpful personal assistant. Be friendly, concise, and helpful.';
 
+/** RFC 7518: an HS256 key must be at least as long as the hash (256 bits). */
+export const MIN_HS256_SECRET = 32;
+
 const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -37,16 +40,20 @@ const storeSchema = z.object({
 const authSchema = z
   .object({
     JWT_SECRET: optionalString,
+    JWT_SECRET_ARN: optionalString,
     JWKS_URL: optionalString.pipe(z.url().optional()),
     JWT_ISSUER: optionalString,
     JWT_AUDIENCE: optionalString,
   })
-  .refine((env) => Boolean(env.JWT_SECRET) !== Boolean(env.JWKS_URL), {
-    message: 'set exactly one of JWT_SECRET (HS256) or JWKS_URL (RS256/ES256)',
-    path: ['JWT_SECRET'],
-  })
-  .refine((env) => !env.JWT_SECRET || env.JWT_SECRET.length >= 32, {
-    message: 'must be at least 32 characters',
+  .refine(
+    (env) => [env.JWT_SECRET, env.JWT_SECRET_ARN, env.JWKS_URL].filter(Boolean).length === 1,
+    {
+      message: 'set exactly one of JWT_SECRET or JWT_SECRET_ARN (HS256) or JWKS_URL (RS256/ES256)',
+      path: ['JWT_SECRET'],
+    },
+  )
+  .refine((env) => !env.JWT_SECRET || env.JWT_SECRET.length >= MIN_HS256_SECRET, {
+    message: `must be at least ${MIN_HS256_SECRET} characters`,
     path: ['JWT_SECRET'],
   });
 
@@ -57,6 +64,7 @@ const vaultSchema = z.object({
 const modelSchema = z.object({
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   OPENAI_API_KEY: optionalString,
+  OPENAI_API_KEY_SECRET_ARN: optionalString,
   OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
   SYSTEM_PROMPT: z.string().min(1).default(DEFAULT_SYSTEM_PROMPT),
   OPENAI_MAX_TOKENS: int(1000, 1, 128_000),

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { ModelSettings } from './config.ts';
+import { secretString } from './secrets.ts';
 
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';
@@ -31,6 +32,17 @@ export class ModelUnavailableError extends Error {
     super(message, options);
     this.name = 'ModelUnavailableError';
   }
+}
+
+/**
+ * The server-wide fallback key: `OPENAI_API_KEY`, or the Secrets Manager secret named by
+ * `OPENAI_API_KEY_SECRET_ARN` (fetched once, starting now), or none.
+ */
+export function fallbackKey(settings: ModelSettings): () => Promise<string | undefined> {
+  const { OPENAI_API_KEY: key, OPENAI_API_KEY_SECRET_ARN: arn } = settings;
+  if (key || !arn) return async () => key;
+  secretString(arn).catch(() => undefined);
+  return () => secretString(arn);
 }
 
 /**

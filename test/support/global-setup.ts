@@ -9,6 +9,8 @@ declare module 'vitest' {
   interface ProvidedContext {
     apiUrl: string;
     dynamoEndpoint: string;
+    kmsEndpoint: string;
+    modelBaseUrl: string;
     jwtSecret: string;
     tableName: string;
     logFile: string;
@@ -34,6 +36,8 @@ export default async function setup(project: TestProject) {
   const logFile = join(dataDir, 'stack.log');
   project.provide('apiUrl', stack.url);
   project.provide('dynamoEndpoint', stack.dynamoEndpoint);
+  project.provide('kmsEndpoint', stack.kmsEndpoint);
+  project.provide('modelBaseUrl', model.baseUrl);
   project.provide('jwtSecret', TEST_JWT_SECRET);
   project.provide('tableName', TABLE_NAME);
   project.provide('logFile', logFile);

@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: `functions/` entries and the lock file are found from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A route's handler file. */
+export const entryFor = (handler: string) => `${PROJECT_ROOT}functions/${handler}.ts`;
+
+/**
+ * esbuild settings for every function, shared by the CDK construct and the bundle-size check:
+ * ESM for Node 24, minified and tree-shaken, the AWS SDK bundled (so each function carries only
+ * the clients it imports, at the version we test), and `require` provided for the CommonJS
+ * dependencies that ESM output otherwise breaks.
+ */
+export const BUNDLE = {
+  target: 'node24',
+  banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+  mainFields: ['module', 'main'],
+} as const;
+
+/** What one route's bundle holds: its size and the packages it carries. */
+export interface BundleReport {
+  handler: string;
+  bytes: number;
+  gzipBytes: number;
+  packages: string[];
+}
+
+/**
+ * Bundles a route exactly as the CDK construct does (same esbuild options), in memory, and
+ * reports its size and the npm packages inside it.
+ */
+export async function bundleReport(handler: string): Promise<BundleReport> {
+  const { build } = await import('esbuild');
+  const { gzipSync } = await import('node:zlib');
+  const result = await build({
+    entryPoints: [entryFor(handler)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: BUNDLE.target,
+    minify: true,
+    mainFields: [...BUNDLE.mainFields],
+    banner: { js: BUNDLE.banner },
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]?.contents ?? new Uint8Array();
+  const packages = new Set<string>();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    if (match?.[1]) packages.add(match[1]);
+  }
+  return {
+    handler,
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    packages: [...packages].sort(),
+  };
+}

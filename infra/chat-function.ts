@@ -1,0 +1,71 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { RouteSpec } from '../lib/routes.ts';
+import { BUNDLE, entryFor, PROJECT_ROOT } from './bundling.ts';
+
+export interface ChatFunctionProps {
+  route: RouteSpec;
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+}
+
+/**
+ * The one function shape every route uses: its own role and log group, Node 24 on ARM64 (about 20% cheaper per ms than
+ * x86 for the same work), X-Ray tracing, its own log group with retention, and a bundle of only
+ * what the route imports.
+ *
+ * Memory: 1024 MB for the routes that call the model (the openai client and JSON of a whole
+ * context; more memory also means more CPU, which shortens cold starts), 512 MB for the rest,
+ * which wait on DynamoDB and need little CPU. Timeout: 30 s for the model routes (the model call
+ * has a 25 s deadline, API Gateway cuts off at 29 s), 10 s for the rest.
+ */
+export class ChatFunction extends Construct {
+  readonly fn: NodejsFunction;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    { route, environment, logRetention }: ChatFunctionProps,
+  ) {
+    super(scope, id);
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Its own role with no managed policy: it may write only to its own log group, plus what
+    // the stack grants for its route.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    });
+    logGroup.grantWrite(role);
+    this.fn = new NodejsFunction(this, 'Fn', {
+      role,
+      entry: entryFor(route.handler),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: route.model ? 1024 : 512,
+      timeout: Duration.seconds(route.model ? 30 : 10),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      environment: { POWERTOOLS_SERVICE_NAME: 'ai-chat', ...environment },
+      description: `${route.method} ${route.path}`,
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: false,
+        bundleAwsSDK: true,
+        target: BUNDLE.target,
+        banner: BUNDLE.banner,
+        mainFields: [...BUNDLE.mainFields],
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigError } from './errors.ts';
+
+let client: SecretsManagerClient | undefined;
+const cache = new Map<string, Promise<string>>();
+
+/**
+ * A Secrets Manager secret's string, fetched once per container and cached. Call it at module
+ * scope so the fetch starts at cold start; a failed fetch is retried on the next call.
+ */
+export function secretString(secretId: string): Promise<string> {
+  let value = cache.get(secretId);
+  if (!value) {
+    client ??= new SecretsManagerClient({ maxAttempts: 3 });
+    value = client
+      .send(new GetSecretValueCommand({ SecretId: secretId }))
+      .then(({ SecretString }) => {
+        if (!SecretString) throw new ConfigError(`Secret ${secretId} has no string value`);
+        return SecretString;
+      });
+    value.catch(() => cache.delete(secretId));
+    cache.set(secretId, value);
+  }
+  return value;
+}

@@ -1,0 +1,259 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import nag from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgeReviewedFindings } from '../../infra/nag.ts';
+import { ChatHistoryStack, KEY_ALIAS } from '../../infra/stack.ts';
+import { routes } from '../../lib/routes.ts';
+
+type Resource = {
+  Type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON
+  Properties: Record<string, any>;
+  Metadata?: Record<string, unknown>;
+};
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let template: Template;
+let resources: Record<string, Resource>;
+
+/** The logical id of the function serving a route (its description is `METHOD path`). */
+function functionOf(method: string, path: string): string {
+  const [id] = Object.entries(resources).find(
+    ([, r]) =>
+      r.Type === 'AWS::Lambda::Function' && r.Properties.Description === `${method} ${path}`,
+  ) ?? [''];
+  return id;
+}
+
+/** Every statement of the policies attached to a function's role. */
+function statementsOf(functionId: string): Statement[] {
+  const role = resources[functionId]?.Properties.Role['Fn::GetAtt'][0];
+  return Object.values(resources)
+    .filter(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === role),
+    )
+    .flatMap((r) => r.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+const actionsOf = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat());
+
+beforeAll(() => {
+  // The CLI sets this context; SAM reads the metadata it adds.
+  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new ChatHistoryStack(app, 'Test', {
+    config: { allowedOrigins: ['https://app.example'] },
+  });
+  acknowledgeReviewedFindings(stack);
+  Validations.of(app).addPlugins(new nag.AwsSolutionsChecks(app));
+  app.synth();
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+}, 120_000);
+
+describe('the stack', () => {
+  it('passes cdk-nag (AwsSolutions) with only the reviewed acknowledgements', () => {
+    // app.synth() above throws ValidationFailed on any unacknowledged finding.
+    expect(template).toBeDefined();
+  });
+
+  it('serves every route from its own function, through a Lambda proxy integration', () => {
+    const ids = routes.map((route) => functionOf(route.method, route.path));
+
+    expect(ids.every(Boolean)).toBe(true);
+    expect(new Set(ids).size).toBe(routes.length);
+    const methods = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.HttpMethod !== 'OPTIONS',
+    );
+    expect(methods).toHaveLength(routes.length);
+    for (const method of methods) {
+      expect(method.Properties.Integration.Type).toBe('AWS_PROXY');
+      const uri = JSON.stringify(method.Properties.Integration.Uri);
+      const target = ids.filter((id) => uri.includes(`"${id}"`));
+      expect(target).toHaveLength(1);
+      expect(
+        resources[target[0] as string]?.Properties.Description.startsWith(
+          method.Properties.HttpMethod,
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it("gives each function exactly its route's table and key actions, and no * resource but X-Ray's", () => {
+    for (const route of routes) {
+      const statements = statementsOf(functionOf(route.method, route.path));
+      const actions = actionsOf(statements);
+
+      expect(actions.filter((a) => a.startsWith('dynamodb:')).sort(), route.handler).toEqual(
+        [...route.dynamodb].sort(),
+      );
+      expect(actions.filter((a) => a.startsWith('kms:')).sort(), route.handler).toEqual(
+        [...route.kms].sort(),
+      );
+      expect(
+        actions.filter((a) => a.includes('*')),
+        route.handler,
+      ).toEqual([]);
+      for (const statement of statements.filter((s) => s.Resource === '*')) {
+        expect(
+          [statement.Action].flat().every((a) => a.startsWith('xray:')),
+          route.handler,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('lets only the key-storing function encrypt and only the sending function decrypt, for the API-key purpose', () => {
+    const kmsUsers = routes.filter((route) =>
+      actionsOf(statementsOf(functionOf(route.method, route.path))).some((a) =>
+        a.startsWith('kms:'),
+      ),
+    );
+
+    expect(kmsUsers.map((r) => r.handler).sort()).toEqual(['put-api-key', 'send-message']);
+    const send = statementsOf(functionOf('POST', '/api/chat/ai/send')).find(
+      (s) => s.Action === 'kms:Decrypt',
+    );
+    expect(send?.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:purpose': 'openai-api-key' },
+      Null: { 'kms:EncryptionContext:user_id': 'false' },
+    });
+  });
+
+  it('runs every function on Node 24, ARM64, traced, with its own log group and a retention', () => {
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+
+    expect(functions).toHaveLength(routes.length);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+      expect(resources[fn.Properties.LoggingConfig.LogGroup.Ref]?.Properties.RetentionInDays).toBe(
+        30,
+      );
+      expect(fn.Metadata).toMatchObject({
+        'aws:asset:path': expect.any(String),
+        'aws:asset:property': 'Code',
+      });
+    }
+  });
+
+  it('keeps secrets out of environment variables: functions get secret ARNs', () => {
+    for (const fn of Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
+      const env = fn.Properties.Environment.Variables;
+      expect(env.JWT_SECRET).toBeUndefined();
+      expect(env.OPENAI_API_KEY).toBeUndefined();
+      if (fn.Properties.Description !== 'GET /health')
+        expect(env.JWT_SECRET_ARN).toEqual({ Ref: expect.any(String) });
+    }
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  it('keeps the table on demand, recoverable, protected from deletion and retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      },
+    });
+  });
+
+  it('uses a customer-managed KMS key with rotation and an alias', () => {
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      Properties: { EnableKeyRotation: true },
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: KEY_ALIAS });
+  });
+
+  it('throttles the stage, logs access as JSON, traces, and answers CORS preflights for the configured origin', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      AccessLogSetting: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('requestId'),
+      },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })],
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'OPTIONS',
+      Integration: Match.objectLike({
+        IntegrationResponses: [
+          Match.objectLike({
+            ResponseParameters: Match.objectLike({
+              'method.response.header.Access-Control-Allow-Origin': "'https://app.example'",
+            }),
+          }),
+        ],
+      }),
+    });
+  });
+
+  it('alarms on API 5xx, function errors and throttles, and DynamoDB throttling', () => {
+    const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    const metrics = alarms.map(
+      (a) => `${a.Properties.Namespace}:${a.Properties.MetricName ?? 'expression'}`,
+    );
+
+    expect(metrics).toContain('AWS/ApiGateway:5XXError');
+    expect(metrics.filter((m) => m === 'AWS/Lambda:Errors')).toHaveLength(routes.length);
+    expect(metrics.filter((m) => m === 'AWS/Lambda:Throttles')).toHaveLength(routes.length);
+    expect(alarms.some((a) => JSON.stringify(a.Properties).includes('ThrottledRequests'))).toBe(
+      true,
+    );
+  });
+
+  it('outputs the API URL, the table name and the key alias', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+
+    expect(outputs).toEqual(
+      expect.arrayContaining(['ApiUrl', 'TableName', 'KeyAlias', 'JwtSecretArn']),
+    );
+  });
+});
+
+describe('stack options', () => {
+  it('adds a WAF rate rule, a fallback-key secret and JWKS mode when configured', () => {
+    const app = new App();
+    const stack = new ChatHistoryStack(app, 'Options', {
+      config: {
+        wafRequestsPer5Min: 500,
+        fallbackOpenAiKey: true,
+        jwksUrl: 'https://idp.example/jwks.json',
+      },
+    });
+    const options = Template.fromStack(stack);
+
+    options.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: [
+        Match.objectLike({
+          Statement: { RateBasedStatement: { Limit: 500, AggregateKeyType: 'IP' } },
+        }),
+      ],
+    });
+    options.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    options.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    options.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'POST /api/chat/ai/send',
+      Environment: {
+        Variables: Match.objectLike({
+          JWKS_URL: 'https://idp.example/jwks.json',
+          OPENAI_API_KEY_SECRET_ARN: Match.anyValue(),
+        }),
+      },
+    });
+  }, 120_000);
+});
