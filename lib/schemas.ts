@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every input the API takes, declared once. Messages are the client-facing error text.
