@@ -44,12 +44,16 @@ try {
   env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
 
   const kmsAlias = env.KMS_KEY_ID.startsWith('alias/') ? [env.KMS_KEY_ID] : [];
-  const kms = await startLocalKms({ keyFile: join(dataDir, 'kms-keys.json'), aliases: kmsAlias });
+  const kms = await startLocalKms({
+    keyFile: join(dataDir, 'kms-keys.json'),
+    aliases: kmsAlias,
+    port: Number(env.KMS_PORT ?? 0),
+  });
   stops.push(kms.close);
   env.AWS_ENDPOINT_URL_KMS = kms.endpoint;
 
   if (!env.OPENAI_BASE_URL) {
-    const offline = await startOfflineModel();
+    const offline = await startOfflineModel(Number(env.OFFLINE_MODEL_PORT ?? 0));
     stops.push(offline.close);
     env.OPENAI_BASE_URL = offline.baseUrl;
     env.OPENAI_API_KEY ??= 'offline';

@@ -4,7 +4,7 @@ import { type OpenAICompatibleServer, startOpenAICompatible } from './openai-com
  * The model the local stack uses when `OPENAI_BASE_URL` is unset: it answers at once, with no
  * network, and says what it saw, so the whole service can be tried offline.
  */
-export function startOfflineModel(): Promise<OpenAICompatibleServer> {
+export function startOfflineModel(port = 0): Promise<OpenAICompatibleServer> {
   return startOpenAICompatible(({ messages }) => {
     const last = messages.at(-1)?.content ?? '';
     const earlier = messages.filter((m) => m.role !== 'system').length - 1;
@@ -13,5 +13,5 @@ export function startOfflineModel(): Promise<OpenAICompatibleServer> {
       `(offline model) You said: "${quote}". I can see ${earlier} earlier message${earlier === 1 ? '' : 's'} ` +
       'in this conversation. Set OPENAI_BASE_URL to talk to a real model.';
     return { content, chunks: content.split(/(?<= )/), chunkDelayMs: 15 };
-  });
+  }, port);
 }

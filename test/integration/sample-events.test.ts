@@ -23,18 +23,19 @@ const ORDER = [
   'delete-api-key',
 ];
 
+const samEnv = JSON.parse(readFileSync('test/events/sam-env.json', 'utf8')).Parameters as Record<
+  string,
+  string
+>;
+
 beforeAll(() => {
-  // What `sam local invoke --env-vars` would hand the function: the local stack's endpoints.
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+  // What `sam local invoke --env-vars test/events/sam-env.json` hands the function, pointed at
+  // this run's local stack (whose ports and table are chosen by the test setup).
+  Object.assign(process.env, samEnv, {
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
     AWS_ENDPOINT_URL_KMS: inject('kmsEndpoint'),
-    TABLE_NAME: inject('tableName'),
-    KMS_KEY_ID: 'alias/ai-chat-history',
-    JWT_SECRET: inject('jwtSecret'),
     OPENAI_BASE_URL: inject('modelBaseUrl'),
+    TABLE_NAME: inject('tableName'),
   });
 });
 
@@ -48,7 +49,7 @@ describe('the sample events in test/events (for sam local invoke)', () => {
   });
 
   it('each run through its handler against the local stack and succeed', async () => {
-    const token = await signDevToken('sample-user', inject('jwtSecret'));
+    const token = await signDevToken('sample-user', samEnv.JWT_SECRET as string);
     const results: Record<string, { statusCode: number; body: { success: boolean } }> = {};
     for (const name of ORDER) {
       const event = JSON.parse(
