@@ -9,10 +9,16 @@ const messages = messageStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
   requireSelf(event.pathParameters?.userId, userId, 'Unauthorized to access this chat history');
-  const { page, limit, room_id } = parseQuery(event, historyQuerySchema);
-  const history = await messages.page(userId, room_id ?? defaultRoomId(userId), page, limit);
+  const { room_id, ...request } = parseQuery(event, historyQuerySchema);
+  const history = await messages.page(userId, room_id ?? defaultRoomId(userId), request);
   return ok({
     messages: history.messages.map(messageView),
-    pagination: { page, limit, total: history.total, has_more: history.hasMore },
+    pagination: {
+      page: request.page,
+      limit: request.limit,
+      total: history.total,
+      has_more: history.hasMore,
+      next_cursor: history.nextCursor,
+    },
   });
 });

@@ -64,6 +64,11 @@ export class ChatHistoryStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    table.addGlobalSecondaryIndex({
+      indexName: TABLE.roomsIndex.name,
+      partitionKey: { name: TABLE.roomsIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE.roomsIndex.sortKey, type: AttributeType.STRING },
+    });
 
     const key = new Key(this, 'ApiKeyKey', {
       alias: KEY_ALIAS,

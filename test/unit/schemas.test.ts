@@ -3,7 +3,7 @@ import { historyQuerySchema, sendBodySchema } from '../../lib/schemas.ts';
 
 describe('history query', () => {
   it("defaults to the seed's page 1 of 50", () => {
-    expect(historyQuerySchema.parse({})).toEqual({ page: 1, limit: 50 });
+    expect(historyQuerySchema.parse({})).toEqual({ page: 1, limit: 50, order: 'asc' });
   });
 
   it('clamps limit to 100 and keeps room_id', () => {
@@ -11,6 +11,7 @@ describe('history query', () => {
       page: 3,
       limit: 100,
       room_id: 'work-1',
+      order: 'asc',
     });
   });
 });
