@@ -1,10 +1,13 @@
-import type { ModelSettings } from './config.ts';
+import { allowedModels, type ModelSettings } from './config.ts';
+import { fitContext } from './context.ts';
 import { BadRequestError } from './errors.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
+import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
 import { type ChatModel, type ChatTurn, ModelKeyRejectedError } from './model.ts';
 import type { ApiKeyStore } from './store/api-keys.ts';
-import type { MessageStore, NewMessage, StoredMessage } from './store/messages.ts';
+import type { MessageStore, NewMessage, StoredMessage, TokenUsage } from './store/messages.ts';
+import { contextWindow, MESSAGE_OVERHEAD_TOKENS, tokenCounter } from './tokens.ts';
 
 /** The sender id of every AI message. */
 export const AI_SENDER_ID = 'ai-assistant';
@@ -23,9 +26,28 @@ export interface ChatDeps {
   apiKeys: ApiKeyStore;
   vault: KeyVault;
   model: ChatModel;
-  settings: Pick<ModelSettings, 'SYSTEM_PROMPT' | 'CONTEXT_MESSAGES'>;
+  limits: UsageLimits;
+  settings: ModelSettings;
   /** The server-wide key for users who have none, when one is configured. */
   fallbackKey: () => Promise<string | undefined>;
+}
+
+export interface SendRequest {
+  userId: string;
+  roomId: string;
+  content: string;
+  /** One of ALLOWED_MODELS; default OPENAI_MODEL. */
+  model?: string;
+}
+
+/** A user message stored and its model call prepared: what send and stream share. */
+export interface PreparedTurn {
+  userId: string;
+  roomId: string;
+  user: StoredMessage;
+  apiKey: string;
+  model: string;
+  messages: ChatTurn[];
 }
 
 export interface Exchange {
@@ -33,57 +55,117 @@ export interface Exchange {
   ai: StoredMessage;
 }
 
+/** The model a request asked for, if the deployment allows it: 400 otherwise. */
+export function chooseModel(settings: ModelSettings, requested: string | undefined): string {
+  const allowed = allowedModels(settings);
+  if (requested === undefined) return settings.OPENAI_MODEL;
+  if (!allowed.includes(requested)) {
+    throw new BadRequestError(`model must be one of: ${allowed.join(', ')}`);
+  }
+  return requested;
+}
+
 /**
- * The seed's send: store the user's message, ask the model with the conversation as context,
- * store the reply (or a fallback reply when the model fails) and return both.
+ * Everything before the model call: check the key and the user's limits (429 with nothing
+ * stored), store the user's message, and build the context that fits the token budget.
  */
-export async function sendMessage(
-  deps: ChatDeps,
-  { userId, roomId, content }: { userId: string; roomId: string; content: string },
-): Promise<Exchange> {
+export async function prepareTurn(deps: ChatDeps, request: SendRequest): Promise<PreparedTurn> {
+  const { userId, roomId, content } = request;
+  const model = chooseModel(deps.settings, request.model);
   const apiKey = await resolveApiKey(deps, userId);
+  await deps.limits.admit(userId);
   const user = await deps.messages.append(userId, roomId, {
     senderId: userId,
     content,
     messageType: 'user',
   });
-  const earlier = await deps.messages.recent(
-    userId,
-    roomId,
-    user.seq,
-    deps.settings.CONTEXT_MESSAGES,
-  );
-  const turns: ChatTurn[] = [
+  const earlier = await fitContext(deps.messages, userId, user, {
+    budget: contextBudget(deps.settings, model),
+    maxMessages: deps.settings.CONTEXT_MAX_MESSAGES,
+    counter: () => tokenCounter(model),
+    skip: (message) => message.aiModel === ERROR_MODEL,
+  });
+  const messages: ChatTurn[] = [
     { role: 'system', content: deps.settings.SYSTEM_PROMPT },
-    ...earlier.filter((message) => message.aiModel !== ERROR_MODEL).map(toTurn),
+    ...earlier.map(toTurn),
     { role: 'user', content },
   ];
-  const ai = await deps.messages.append(userId, roomId, await reply(deps, apiKey, turns));
-  return { user, ai };
+  return { userId, roomId, user, apiKey, model, messages };
 }
 
-async function reply(deps: ChatDeps, apiKey: string, messages: ChatTurn[]): Promise<NewMessage> {
+/** Stores the AI's reply and counts its tokens against the user's daily limit. */
+export async function storeReply(
+  deps: ChatDeps,
+  turn: PreparedTurn,
+  reply: Omit<NewMessage, 'senderId' | 'messageType'>,
+): Promise<StoredMessage> {
+  const ai = await deps.messages.append(turn.userId, turn.roomId, {
+    ...reply,
+    senderId: AI_SENDER_ID,
+    messageType: 'ai',
+  });
+  await countUsage(deps, turn.userId, reply.usage);
+  return ai;
+}
+
+/**
+ * The seed's send: store the user's message, ask the model with the conversation as context,
+ * store the reply (or a fallback reply when the model fails) and return both.
+ */
+export async function sendMessage(deps: ChatDeps, request: SendRequest): Promise<Exchange> {
+  const turn = await prepareTurn(deps, request);
   try {
-    const completion = await deps.model.complete({ apiKey, messages });
-    return {
-      senderId: AI_SENDER_ID,
+    const completion = await deps.model.complete(turn);
+    const ai = await storeReply(deps, turn, {
       content: completion.content,
-      messageType: 'ai',
       aiModel: completion.model,
-    };
-  } catch (error) {
-    const rejected = error instanceof ModelKeyRejectedError;
-    logger.warn('model call failed', {
-      reason: rejected ? 'key rejected' : 'upstream error',
-      error: error instanceof Error ? describeCause(error) : typeof error,
+      usage: completion.usage,
     });
-    return {
-      senderId: AI_SENDER_ID,
-      content: rejected ? KEY_REJECTED_REPLY : UPSTREAM_FAILED_REPLY,
-      messageType: 'ai',
+    return { user: turn.user, ai };
+  } catch (error) {
+    if (!isModelError(error)) throw error;
+    logModelFailure(error);
+    const ai = await storeReply(deps, turn, {
+      content: fallbackReply(error),
       aiModel: ERROR_MODEL,
-    };
+    });
+    return { user: turn.user, ai };
   }
+}
+
+/** What the user is told when the model fails. */
+export function fallbackReply(error: unknown): string {
+  return error instanceof ModelKeyRejectedError ? KEY_REJECTED_REPLY : UPSTREAM_FAILED_REPLY;
+}
+
+export function isModelError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === 'ModelKeyRejectedError' || error.name === 'ModelUnavailableError')
+  );
+}
+
+/** Error names and the upstream status, never the upstream's text (it may echo the key). */
+export function logModelFailure(error: unknown) {
+  const cause = (error as Error).cause as { name?: string; status?: number } | undefined;
+  logger.warn('model call failed', {
+    reason: error instanceof ModelKeyRejectedError ? 'key rejected' : 'upstream error',
+    error: { name: (error as Error).name, cause: cause?.name, status: cause?.status },
+  });
+}
+
+/** CONTEXT_TOKEN_BUDGET, or the model's window less the reply's room and the system prompt. */
+function contextBudget(settings: ModelSettings, model: string): number {
+  if (settings.CONTEXT_TOKEN_BUDGET) return settings.CONTEXT_TOKEN_BUDGET;
+  const system = Buffer.byteLength(settings.SYSTEM_PROMPT, 'utf8') + MESSAGE_OVERHEAD_TOKENS;
+  return Math.max(1, contextWindow(model) - settings.OPENAI_MAX_TOKENS - system);
+}
+
+async function countUsage(deps: ChatDeps, userId: string, usage: TokenUsage | undefined) {
+  if (!usage) return;
+  await deps.limits.recordTokens(userId, usage.totalTokens).catch((error: Error) => {
+    logger.warn('could not record token usage', { error: { name: error.name } });
+  });
 }
 
 /** The user's own key, else the server-wide fallback when one is configured. */
@@ -104,10 +186,4 @@ async function resolveApiKey(deps: ChatDeps, userId: string): Promise<string> {
 
 function toTurn(message: StoredMessage): ChatTurn {
   return { role: message.messageType === 'user' ? 'user' : 'assistant', content: message.content };
-}
-
-/** Error names and the upstream status, never the upstream's text (it may echo the key). */
-function describeCause(error: Error): Record<string, unknown> {
-  const cause = error.cause as { name?: string; status?: number } | undefined;
-  return { name: error.name, cause: cause?.name, status: cause?.status };
 }

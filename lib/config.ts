@@ -71,7 +71,15 @@ const modelSchema = z.object({
   OPENAI_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
   OPENAI_TIMEOUT_MS: int(25_000, 1_000, 900_000),
   OPENAI_MAX_RETRIES: int(1, 0, 5),
-  CONTEXT_MESSAGES: int(20, 0, 200),
+  /** Models a request may name; default: just OPENAI_MODEL. */
+  ALLOWED_MODELS: csv(''),
+  /** Tokens for earlier messages plus the new one; default: the model's window less max_tokens and the system prompt. */
+  CONTEXT_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
+  CONTEXT_MAX_MESSAGES: int(500, 0, 10_000),
+  RATE_LIMIT_PER_MINUTE: int(20, 0, 100_000),
+  DAILY_TOKEN_LIMIT: int(0, 0, 1_000_000_000),
+  /** Seconds a send may run (the function's timeout): how long an idempotency claim holds. */
+  SEND_TIMEOUT_SECONDS: int(30, 1, 900),
 });
 
 const httpSchema = z.object({
@@ -84,6 +92,11 @@ export type StoreSettings = z.output<typeof storeSchema>;
 export type AuthSettings = z.output<typeof authSchema>;
 export type VaultSettings = z.output<typeof vaultSchema>;
 export type ModelSettings = z.output<typeof modelSchema>;
+
+/** The models a request may choose: ALLOWED_MODELS, or just the default model. */
+export function allowedModels(settings: ModelSettings): string[] {
+  return settings.ALLOWED_MODELS.length > 0 ? settings.ALLOWED_MODELS : [settings.OPENAI_MODEL];
+}
 export type HttpSettings = z.output<typeof httpSchema>;
 
 function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {

@@ -5,7 +5,10 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNPROCESSABLE'
+  | 'TOO_MANY_REQUESTS'
   | 'SERVICE_UNAVAILABLE';
 
 /** An error whose message is safe to show the client. */
@@ -48,6 +51,33 @@ export class PayloadTooLargeError extends AppError {
   constructor(message: string, options?: ErrorOptions) {
     super('PAYLOAD_TOO_LARGE', message, options);
     this.name = 'PayloadTooLargeError';
+  }
+}
+
+/** The request clashes with one still in progress (the same idempotency key). */
+export class ConflictError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFLICT', message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+/** Well-formed but refused: an idempotency key reused with a different body. */
+export class UnprocessableError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UNPROCESSABLE', message, options);
+    this.name = 'UnprocessableError';
+  }
+}
+
+/** Over a per-user limit; `retryAfterSeconds` becomes the `Retry-After` header. */
+export class TooManyRequestsError extends AppError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('TOO_MANY_REQUESTS', message);
+    this.name = 'TooManyRequestsError';
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
 

@@ -1,21 +1,37 @@
 import OpenAI from 'openai';
 import type { ModelSettings } from './config.ts';
 import { secretString } from './secrets.ts';
+import type { TokenUsage } from './store/messages.ts';
 
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';
   content: string;
 }
 
+export interface ModelRequest {
+  apiKey: string;
+  /** A model from ALLOWED_MODELS. */
+  model: string;
+  messages: ChatTurn[];
+}
+
 export interface Completion {
   content: string;
   /** The model that answered, as the upstream reports it. */
   model: string;
+  usage?: TokenUsage;
 }
+
+/** One step of a streamed reply: a piece of text, then the end with the model and usage. */
+export type StreamEvent =
+  | { type: 'delta'; content: string }
+  | { type: 'done'; model: string; usage?: TokenUsage };
 
 /** An OpenAI-compatible chat model. */
 export interface ChatModel {
-  complete(request: { apiKey: string; messages: ChatTurn[] }): Promise<Completion>;
+  complete(request: ModelRequest): Promise<Completion>;
+  /** Throws `ModelKeyRejectedError` or `ModelUnavailableError`, possibly after some deltas. */
+  stream(request: ModelRequest): AsyncIterable<StreamEvent>;
 }
 
 /** The upstream refused the API key (HTTP 401). */
@@ -45,49 +61,91 @@ export function fallbackKey(settings: ModelSettings): () => Promise<string | und
   return () => secretString(arn);
 }
 
+export interface OpenAIChatModelOptions {
+  settings: ModelSettings;
+  /** Deadline of a streamed call, which may outlast the gateway's 29 s. Default: 10 minutes. */
+  streamTimeoutMs?: number;
+}
+
 /**
  * Calls `/chat/completions` with the official client. One deadline (`OPENAI_TIMEOUT_MS`)
- * bounds the call and all its retries, so a send always answers inside the gateway's timeout.
+ * bounds a plain call and all its retries, so a send always answers inside the gateway's timeout.
  */
 export class OpenAIChatModel implements ChatModel {
   readonly #settings: ModelSettings;
+  readonly #streamTimeoutMs: number;
 
-  constructor(settings: ModelSettings) {
+  constructor({ settings, streamTimeoutMs = 600_000 }: OpenAIChatModelOptions) {
     this.#settings = settings;
+    this.#streamTimeoutMs = streamTimeoutMs;
   }
 
-  async complete({
-    apiKey,
-    messages,
-  }: {
-    apiKey: string;
-    messages: ChatTurn[];
-  }): Promise<Completion> {
+  async complete({ apiKey, model, messages }: ModelRequest): Promise<Completion> {
     const s = this.#settings;
-    const client = new OpenAI({
-      apiKey,
-      ...(s.OPENAI_BASE_URL ? { baseURL: s.OPENAI_BASE_URL } : {}),
-      timeout: s.OPENAI_TIMEOUT_MS,
-      maxRetries: s.OPENAI_MAX_RETRIES,
-    });
     try {
-      const response = await client.chat.completions.create(
-        {
-          model: s.OPENAI_MODEL,
-          messages,
-          max_tokens: s.OPENAI_MAX_TOKENS,
-          temperature: s.OPENAI_TEMPERATURE,
-        },
+      const response = await this.#client(apiKey, s.OPENAI_TIMEOUT_MS).chat.completions.create(
+        { model, messages, max_tokens: s.OPENAI_MAX_TOKENS, temperature: s.OPENAI_TEMPERATURE },
         { signal: AbortSignal.timeout(s.OPENAI_TIMEOUT_MS) },
       );
       const content = response.choices[0]?.message?.content;
       if (!content) throw new ModelUnavailableError('The model returned an empty reply');
-      return { content, model: response.model || s.OPENAI_MODEL };
+      return { content, model: response.model || model, usage: usageOf(response.usage) };
     } catch (error) {
-      if (error instanceof OpenAI.AuthenticationError)
-        throw new ModelKeyRejectedError({ cause: error });
-      if (error instanceof ModelUnavailableError) throw error;
-      throw new ModelUnavailableError('The model call failed', { cause: error });
+      throw classify(error);
     }
   }
+
+  async *stream({ apiKey, model, messages }: ModelRequest): AsyncIterable<StreamEvent> {
+    const s = this.#settings;
+    let answeredBy = model;
+    let usage: TokenUsage | undefined;
+    try {
+      const chunks = await this.#client(apiKey, this.#streamTimeoutMs).chat.completions.create(
+        {
+          model,
+          messages,
+          max_tokens: s.OPENAI_MAX_TOKENS,
+          temperature: s.OPENAI_TEMPERATURE,
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        { signal: AbortSignal.timeout(this.#streamTimeoutMs) },
+      );
+      for await (const chunk of chunks) {
+        answeredBy = chunk.model || answeredBy;
+        usage = usageOf(chunk.usage) ?? usage;
+        const content = chunk.choices[0]?.delta?.content;
+        if (content) yield { type: 'delta', content };
+      }
+    } catch (error) {
+      throw classify(error);
+    }
+    yield { type: 'done', model: answeredBy, usage };
+  }
+
+  #client(apiKey: string, timeout: number) {
+    const s = this.#settings;
+    return new OpenAI({
+      apiKey,
+      ...(s.OPENAI_BASE_URL ? { baseURL: s.OPENAI_BASE_URL } : {}),
+      timeout,
+      maxRetries: s.OPENAI_MAX_RETRIES,
+    });
+  }
+}
+
+function usageOf(usage: OpenAI.CompletionUsage | null | undefined): TokenUsage | undefined {
+  if (!usage) return undefined;
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    totalTokens: usage.total_tokens,
+  };
+}
+
+function classify(error: unknown): Error {
+  if (error instanceof OpenAI.AuthenticationError)
+    return new ModelKeyRejectedError({ cause: error });
+  if (error instanceof ModelUnavailableError) return error;
+  return new ModelUnavailableError('The model call failed', { cause: error });
 }

@@ -50,6 +50,11 @@ export const sendBodySchema = (maxChars: number) =>
       }),
     room_id: roomIdSchema.optional(),
     user_id: z.string({ error: 'user_id must be a string' }).optional(),
+    model: z
+      .string({ error: 'model must be a string' })
+      .min(1, 'model must not be empty')
+      .max(200, 'model must be one of the allowed models')
+      .optional(),
   });
 
 const pageSize = (fallback: number) =>

@@ -17,7 +17,15 @@ export interface CompletionRequest {
 
 /** A reply, written in `chunks` when streaming; or an HTTP error. */
 export type CompletionResult =
-  | { content: string; chunks?: string[]; chunkDelayMs?: number }
+  | {
+      content: string;
+      /** The pieces a streamed reply is sent in. Default: the whole content at once. */
+      chunks?: string[];
+      /** Pause before each piece. Default: none. */
+      chunkDelayMs?: number;
+      /** Drop the connection after this many pieces (to test a failing upstream). */
+      dropAfterChunks?: number;
+    }
   | { status: number; error: string };
 
 export type Responder = (
@@ -100,9 +108,15 @@ async function handle(respond: Responder, req: IncomingMessage, res: ServerRespo
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
     );
   event({ role: 'assistant', content: '' }, null);
+  let sent = 0;
   for (const piece of result.chunks ?? [result.content]) {
     if (result.chunkDelayMs) await sleep(result.chunkDelayMs);
+    if (sent === result.dropAfterChunks) {
+      res.destroy();
+      return;
+    }
     event({ content: piece }, null);
+    sent += 1;
   }
   event({}, 'stop', { usage });
   res.end('data: [DONE]\n\n');

@@ -1,7 +1,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { TokenVerifier } from '../auth.ts';
-import { AppError } from '../errors.ts';
+import { AppError, TooManyRequestsError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import { fail, internalError } from './respond.ts';
 
@@ -48,7 +48,11 @@ export function errorResponses(): HttpMiddleware {
         if (error.code === 'SERVICE_UNAVAILABLE') {
           logger.warn('dependency unavailable', { error: describe(error) });
         }
-        request.response = fail(error.code, error.message);
+        const headers: Record<string, string> =
+          error instanceof TooManyRequestsError
+            ? { 'Retry-After': String(error.retryAfterSeconds) }
+            : {};
+        request.response = fail(error.code, error.message, headers);
         return;
       }
       logger.error('unhandled error', { error: describe(error) });

@@ -7,26 +7,37 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE: 422,
+  TOO_MANY_REQUESTS: 429,
   SERVICE_UNAVAILABLE: 503,
 };
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 
 /** A success body: `{ success: true, ...body }`. */
-export function ok(body: Record<string, unknown>, statusCode = 200): APIGatewayProxyResult {
+export function ok(
+  body: Record<string, unknown>,
+  statusCode = 200,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode,
-    headers: { ...JSON_HEADERS },
+    headers: { ...JSON_HEADERS, ...headers },
     body: JSON.stringify({ success: true, ...body }),
   };
 }
 
 /** An error body: `{ success: false, error }` with the status for the code. */
-export function fail(code: ErrorCode, error: string): APIGatewayProxyResult {
+export function fail(
+  code: ErrorCode,
+  error: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode: STATUS_BY_CODE[code],
-    headers: { ...JSON_HEADERS },
+    headers: { ...JSON_HEADERS, ...headers },
     body: JSON.stringify({ success: false, error }),
   };
 }

@@ -23,8 +23,6 @@ export interface NewMessage {
   aiModel?: string;
   /** Token usage the upstream reported for an AI message. */
   usage?: TokenUsage;
-  /** The model's tokens for `content`, counted when stored, so context fitting reads no text twice. */
-  tokens?: number;
   /** An AI reply cut short by an upstream failure mid-stream. */
   partial?: boolean;
 }
@@ -114,7 +112,6 @@ interface MessageItem {
   message_type: MessageType;
   ai_model?: string;
   usage?: TokenUsage;
-  tokens?: number;
   partial?: boolean;
   created_at: string;
 }
@@ -434,7 +431,6 @@ function toItem(message: StoredMessage): MessageItem {
     message_type: message.messageType,
     ai_model: message.aiModel,
     usage: message.usage,
-    tokens: message.tokens,
     partial: message.partial || undefined,
     created_at: message.createdAt,
   };
@@ -450,7 +446,6 @@ function fromItem(item: MessageItem): StoredMessage {
     messageType: item.message_type,
     aiModel: item.ai_model,
     usage: item.usage,
-    tokens: item.tokens,
     partial: item.partial,
     createdAt: item.created_at,
   };

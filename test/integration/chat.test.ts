@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '../../lib/tokens.ts';
 import { call, history, newUser, send } from '../support/api.ts';
+import { CONTEXT_TOKEN_BUDGET } from '../support/global-setup.ts';
 
 const FALLBACK =
   "I'm sorry, I'm having trouble processing your request right now. Please try again later.";
@@ -55,16 +57,33 @@ describe('sending a message', () => {
     expect(seen.at(-1)?.content).toBe('What is my name? [[echo]]');
   });
 
-  it('keeps only the most recent 20 earlier messages as context', async () => {
+  it('sends only the newest messages that fit the token budget, starting with a question', async () => {
     const user = await newUser();
-    for (let i = 1; i <= 12; i++) await send(user, `message ${i}`);
+    for (let i = 1; i <= 12; i++) await send(user, `message ${i}: ${'lorem ipsum '.repeat(6)}`);
 
-    const last = await send(user, 'count them [[echo]]');
+    const last = await send(user, 'what did I say? [[echo]]');
 
     const seen = JSON.parse(last.body.ai_message.content) as { role: string; content: string }[];
-    expect(seen).toHaveLength(1 + 20 + 1);
-    expect(seen[1]?.content).toBe('message 3');
-    expect(seen.at(-2)?.content).toBe('reply to: message 12');
+    const earlier = seen.slice(1, -1);
+    const count = tokenCounter('gpt-4o-mini');
+    const cost = (m: { content: string }) => count(m.content) + MESSAGE_OVERHEAD_TOKENS;
+    const used = [...earlier, seen.at(-1) as { content: string }].reduce(
+      (sum, m) => sum + cost(m),
+      0,
+    );
+    expect(used).toBeLessThanOrEqual(CONTEXT_TOKEN_BUDGET);
+    expect(earlier.length).toBeGreaterThan(2);
+    expect(earlier.length).toBeLessThan(24);
+    expect(earlier[0]?.role).toBe('user');
+    expect(earlier.at(-1)?.content).toMatch(/^reply to: message 12:/);
+    expect(seen.at(-1)?.content).toBe('what did I say? [[echo]]');
+    const page = await history(user, 'limit=100');
+    const stored = page.body.messages.map((m: { content: string }) => m.content).slice(0, -2);
+    expect(stored.slice(-earlier.length)).toEqual(earlier.map((m) => m.content));
+    const nextOlder = { content: stored.at(-earlier.length - 1) as string };
+    expect(
+      used + cost(nextOlder) + cost({ content: stored.at(-earlier.length - 2) as string }),
+    ).toBeGreaterThan(CONTEXT_TOKEN_BUDGET);
   });
 
   it('stores both messages when the model fails, with a fallback reply marked as an error', async () => {

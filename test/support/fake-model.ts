@@ -8,14 +8,21 @@ import {
  * so concurrent tests never share state:
  * - `[[fail:STATUS]]` answers with that HTTP status;
  * - `[[echo]]` replies with the JSON of the messages it received;
+ * - `[[slow:MS]]` streams its reply in pieces MS milliseconds apart;
+ * - `[[break]]` streams part of a reply, then drops the connection;
  * - otherwise it replies `reply to: <message>`.
  */
-export function startFakeModel() {
+export function startFakeModel(onRequest: (request: CompletionRequest) => void = () => {}) {
   return startOpenAICompatible((request: CompletionRequest) => {
+    onRequest(request);
     const last = request.messages.at(-1)?.content ?? '';
     const fail = /\[\[fail:(\d{3})\]\]/.exec(last);
     if (fail) return { status: Number(fail[1]), error: `fake upstream failure ${fail[1]}` };
     if (last.includes('[[echo]]')) return { content: JSON.stringify(request.messages) };
-    return { content: `reply to: ${last}` };
+    const content = `reply to: ${last}`;
+    const chunks = content.split(/(?<= )/);
+    if (last.includes('[[break]]')) return { content, chunks, dropAfterChunks: 2 };
+    const slow = /\[\[slow:(\d+)\]\]/.exec(last);
+    return { content, chunks, chunkDelayMs: slow ? Number(slow[1]) : 0 };
   });
 }

@@ -17,6 +17,8 @@ declare module 'vitest' {
   }
 }
 
+/** Small, so that context-fitting shows after a few messages. */
+export const CONTEXT_TOKEN_BUDGET = 300;
 export const TEST_JWT_SECRET = 'integration-test-secret-0123456789abcdef0123';
 const TABLE_NAME = 'chat-history-test';
 
@@ -32,6 +34,10 @@ export default async function setup(project: TestProject) {
     OPENAI_MAX_RETRIES: '0',
     OPENAI_API_KEY: '',
     ALLOWED_ORIGINS: 'http://app.example',
+    ALLOWED_MODELS: 'gpt-4o-mini,test-model-b',
+    CONTEXT_TOKEN_BUDGET: String(CONTEXT_TOKEN_BUDGET),
+    // The limits have their own stack (limits.test.ts); here they stay out of the way.
+    RATE_LIMIT_PER_MINUTE: '10000',
   });
   const logFile = join(dataDir, 'stack.log');
   project.provide('apiUrl', stack.url);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allowedModels,
   authSettings,
   httpSettings,
   modelSettings,
@@ -34,12 +35,19 @@ describe('settings', () => {
     expect(settings).toMatchObject({
       OPENAI_MAX_TOKENS: 1000,
       OPENAI_TEMPERATURE: 0.7,
-      CONTEXT_MESSAGES: 20,
+      CONTEXT_MAX_MESSAGES: 500,
+      RATE_LIMIT_PER_MINUTE: 20,
+      DAILY_TOKEN_LIMIT: 0,
       SYSTEM_PROMPT: expect.stringContaining('Leta AI'),
     });
     expect(settings.OPENAI_TIMEOUT_MS).toBeLessThan(29_000);
     expect(() => modelSettings({ OPENAI_TEMPERATURE: '3' })).toThrow(/OPENAI_TEMPERATURE/);
     expect(() => modelSettings({ OPENAI_MAX_RETRIES: 'many' })).toThrow(/OPENAI_MAX_RETRIES/);
+    expect(allowedModels(settings)).toEqual(['gpt-4o-mini']);
+    expect(allowedModels(modelSettings({ ALLOWED_MODELS: 'gpt-4o, gpt-4o-mini' }))).toEqual([
+      'gpt-4o',
+      'gpt-4o-mini',
+    ]);
   });
 
   it('reads the allowed origins as a list and the message limit as a number', () => {

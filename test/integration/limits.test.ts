@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../infra/local/dev-token.ts';
+import type { OpenAICompatibleServer } from '../../infra/local/openai-compatible.ts';
+import { type DevStack, startDevStack } from '../support/dev-stack.ts';
+import { startFakeModel } from '../support/fake-model.ts';
+
+const secret = 'limits-test-secret-0123456789abcdef0123456';
+const dataDir = mkdtempSync(join(tmpdir(), 'chat-limits-'));
+let stack: DevStack;
+let model: OpenAICompatibleServer;
+const upstreamCalls: string[] = [];
+
+beforeAll(async () => {
+  model = await startFakeModel((request) =>
+    upstreamCalls.push(request.messages.at(-1)?.content ?? ''),
+  );
+  stack = await startDevStack({
+    DATA_DIR: dataDir,
+    JWT_SECRET: secret,
+    OPENAI_BASE_URL: model.baseUrl,
+    OPENAI_API_KEY: 'fallback-key',
+    RATE_LIMIT_PER_MINUTE: '20',
+    DAILY_TOKEN_LIMIT: '100000',
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await model?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function send(user: string, message: string) {
+  const response = await fetch(`${stack.url}/api/chat/ai/send`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${await signDevToken(user, secret)}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({ message }),
+  });
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as { success: boolean; error?: string },
+  };
+}
+
+async function total(user: string) {
+  const response = await fetch(`${stack.url}/api/chat/ai/history/${user}`, {
+    headers: { Authorization: `Bearer ${await signDevToken(user, secret)}` },
+  });
+  return ((await response.json()) as { pagination: { total: number } }).pagination.total;
+}
+
+describe('per-user limits', () => {
+  it('answers the 21st send in a minute with 429 and Retry-After, calling no model and storing nothing', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await send('rate-user', `hi ${i}`)).status);
+    const callsBefore = upstreamCalls.length;
+
+    const over = await send('rate-user', 'one too many');
+
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(over.status).toBe(429);
+    expect(over.body).toEqual({
+      success: false,
+      error: expect.stringMatching(/20 messages per minute/),
+    });
+    expect(Number(over.retryAfter)).toBeGreaterThan(0);
+    expect(Number(over.retryAfter)).toBeLessThanOrEqual(60);
+    expect(upstreamCalls.length).toBe(callsBefore);
+    expect(await total('rate-user')).toBe(40);
+    expect((await send('another-user', 'unaffected')).status).toBe(200);
+  });
+
+  it('stops a user at the daily token limit until midnight UTC', async () => {
+    const replies = [];
+    for (let i = 0; i < 30; i++) {
+      const reply = await send(
+        'token-user',
+        `tell me something long ${'and longer '.repeat(1400)}`,
+      );
+      replies.push(reply);
+      if (reply.status === 429) break;
+    }
+
+    const over = replies.at(-1);
+    expect(replies.length).toBeGreaterThan(1);
+    expect(over?.status).toBe(429);
+    expect(over?.body.error).toMatch(/Daily token limit of 100000/);
+    const untilMidnight =
+      (Date.UTC(
+        new Date().getUTCFullYear(),
+        new Date().getUTCMonth(),
+        new Date().getUTCDate() + 1,
+      ) -
+        Date.now()) /
+      1000;
+    expect(Math.abs(Number(over?.retryAfter) - untilMidnight)).toBeLessThan(5);
+    expect(await total('token-user')).toBe(2 * (replies.length - 1));
+  });
+});
