@@ -20,8 +20,8 @@ export interface ChatFunctionProps {
  *
  * Memory: 1024 MB for the routes that call the model (the openai client and JSON of a whole
  * context; more memory also means more CPU, which shortens cold starts), 512 MB for the rest,
- * which wait on DynamoDB and need little CPU. Timeout: 30 s for the model routes (the model call
- * has a 25 s deadline, API Gateway cuts off at 29 s), 10 s for the rest.
+ * which wait on DynamoDB and need little CPU. Timeout: the route table's (30 s for send, whose
+ * model call has a 25 s deadline inside API Gateway's 29 s; 300 s for stream; 10 s for the rest).
  */
 export class ChatFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -51,7 +51,7 @@ export class ChatFunction extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: route.model ? 1024 : 512,
-      timeout: Duration.seconds(route.model ? 30 : 10),
+      timeout: Duration.seconds(route.timeoutSeconds),
       tracing: Tracing.ACTIVE,
       logGroup,
       environment: { POWERTOOLS_SERVICE_NAME: 'ai-chat', ...environment },

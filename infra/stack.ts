@@ -6,6 +6,7 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  ResponseTransferMode,
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -142,14 +143,22 @@ export class ChatHistoryStack extends Stack {
         environment: {
           ...common,
           ...(route.kms.length > 0 ? { KMS_KEY_ID: key.keyArn } : {}),
-          ...(route.model ? modelEnv : {}),
+          ...(route.model
+            ? { ...modelEnv, SEND_TIMEOUT_SECONDS: String(route.timeoutSeconds) }
+            : {}),
         },
       });
       this.functions.set(route.handler, chat);
       this.grantRoute(chat, route, { tableArn: table.tableArn, keyArn: key.keyArn });
       if (route.auth && jwtSecret) this.grantSecret(chat, jwtSecret);
       if (route.model && fallbackKey) this.grantSecret(chat, fallbackKey);
-      api.root.resourceForPath(route.path).addMethod(route.method, new LambdaIntegration(chat.fn));
+      const integration = route.stream
+        ? new LambdaIntegration(chat.fn, {
+            responseTransferMode: ResponseTransferMode.STREAM,
+            timeout: Duration.seconds(route.timeoutSeconds),
+          })
+        : new LambdaIntegration(chat.fn);
+      api.root.resourceForPath(route.path).addMethod(route.method, integration);
     }
 
     this.addAlarms(api, table, config.alarmTopicArn);

@@ -13,6 +13,8 @@ export interface ModelRequest {
   /** A model from ALLOWED_MODELS. */
   model: string;
   messages: ChatTurn[];
+  /** For a stream: how long it may run in all. Default: the model's stream timeout. */
+  deadlineMs?: number;
 }
 
 export interface Completion {
@@ -95,12 +97,13 @@ export class OpenAIChatModel implements ChatModel {
     }
   }
 
-  async *stream({ apiKey, model, messages }: ModelRequest): AsyncIterable<StreamEvent> {
+  async *stream({ apiKey, model, messages, deadlineMs }: ModelRequest): AsyncIterable<StreamEvent> {
     const s = this.#settings;
+    const timeout = Math.min(deadlineMs ?? this.#streamTimeoutMs, this.#streamTimeoutMs);
     let answeredBy = model;
     let usage: TokenUsage | undefined;
     try {
-      const chunks = await this.#client(apiKey, this.#streamTimeoutMs).chat.completions.create(
+      const chunks = await this.#client(apiKey, timeout).chat.completions.create(
         {
           model,
           messages,
@@ -109,7 +112,7 @@ export class OpenAIChatModel implements ChatModel {
           stream: true,
           stream_options: { include_usage: true },
         },
-        { signal: AbortSignal.timeout(this.#streamTimeoutMs) },
+        { signal: AbortSignal.timeout(timeout) },
       );
       for await (const chunk of chunks) {
         answeredBy = chunk.model || answeredBy;

@@ -31,7 +31,20 @@ export interface RouteSpec {
   kms: KmsAction[];
   /** Calls the model (needs the model settings and outbound network). */
   model: boolean;
+  /** Answers with a response stream (API Gateway `STREAM` mode, Lambda response streaming). */
+  stream?: boolean;
+  /** The function's timeout. */
+  timeoutSeconds: number;
 }
+
+/** Send, and stream too, use these on the table: the API key, the room counter, messages, limits, idempotency. */
+const SEND_ACTIONS: DynamoAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:DeleteItem',
+];
 
 export const routes: readonly RouteSpec[] = [
   {
@@ -39,9 +52,23 @@ export const routes: readonly RouteSpec[] = [
     path: '/api/chat/ai/send',
     handler: 'send-message',
     auth: true,
-    dynamodb: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+    dynamodb: SEND_ACTIONS,
     kms: ['kms:Decrypt'],
     model: true,
+    // The model call has a 25 s deadline and API Gateway cuts a buffered answer at 29 s.
+    timeoutSeconds: 30,
+  },
+  {
+    method: 'POST',
+    path: '/api/chat/ai/stream',
+    handler: 'stream-message',
+    auth: true,
+    dynamodb: SEND_ACTIONS,
+    kms: ['kms:Decrypt'],
+    model: true,
+    stream: true,
+    // A streamed reply may run long; API Gateway streams for up to 15 minutes.
+    timeoutSeconds: 300,
   },
   {
     method: 'GET',
@@ -51,6 +78,7 @@ export const routes: readonly RouteSpec[] = [
     dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'],
     kms: [],
     model: false,
+    timeoutSeconds: 10,
   },
   {
     method: 'DELETE',
@@ -65,6 +93,7 @@ export const routes: readonly RouteSpec[] = [
     ],
     kms: [],
     model: false,
+    timeoutSeconds: 10,
   },
   {
     method: 'GET',
@@ -75,6 +104,7 @@ export const routes: readonly RouteSpec[] = [
     roomsIndex: true,
     kms: [],
     model: false,
+    timeoutSeconds: 10,
   },
   {
     method: 'PUT',
@@ -84,6 +114,7 @@ export const routes: readonly RouteSpec[] = [
     dynamodb: ['dynamodb:PutItem'],
     kms: ['kms:Encrypt'],
     model: false,
+    timeoutSeconds: 10,
   },
   {
     method: 'GET',
@@ -93,6 +124,7 @@ export const routes: readonly RouteSpec[] = [
     dynamodb: ['dynamodb:GetItem'],
     kms: [],
     model: false,
+    timeoutSeconds: 10,
   },
   {
     method: 'DELETE',
@@ -102,6 +134,7 @@ export const routes: readonly RouteSpec[] = [
     dynamodb: ['dynamodb:DeleteItem'],
     kms: [],
     model: false,
+    timeoutSeconds: 10,
   },
   {
     method: 'GET',
@@ -111,6 +144,7 @@ export const routes: readonly RouteSpec[] = [
     dynamodb: ['dynamodb:GetItem'],
     kms: [],
     model: false,
+    timeoutSeconds: 10,
   },
 ];
 

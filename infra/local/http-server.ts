@@ -1,15 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { corsHeaders } from '../../lib/http/middleware.ts';
 import { CORS_ALLOW_HEADERS, type RouteSpec, routes } from '../../lib/routes.ts';
 import { closeServer } from './kms-server.ts';
+import {
+  installLambdaStreamingGlobals,
+  isStreamingHandler,
+  responseStream,
+} from './lambda-runtime.ts';
 
 type ProxyHandler = (
   event: APIGatewayProxyEvent,
   context: Context,
 ) => Promise<APIGatewayProxyResult>;
+
+type StreamingProxyHandler = (
+  event: APIGatewayProxyEvent,
+  stream: Writable,
+  context: Context,
+) => Promise<void>;
 
 interface LoadedRoute {
   spec: RouteSpec;
@@ -20,11 +32,10 @@ interface LoadedRoute {
 
 /** API Gateway's own cap on a request body. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-/** What the deployed functions get (see the CDK stack); the local context reports the same. */
-const TIMEOUT_MS = 30_000;
 
 /** Imports every route's handler, exactly the modules Lambda would run. */
 export async function loadRoutes(): Promise<LoadedRoute[]> {
+  installLambdaStreamingGlobals();
   return Promise.all(
     routes.map(async (spec) => {
       const module = (await import(`../../functions/${spec.handler}.ts`)) as {
@@ -116,7 +127,42 @@ async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res:
     route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] as string)]),
   );
   const event = toProxyEvent(req, url, route.spec, pathParameters, body);
+  if (isStreamingHandler(route.handler)) {
+    await serveStream(route.handler as unknown as StreamingProxyHandler, event, route.spec, res);
+    return;
+  }
   send(res, await route.handler(event, lambdaContext(route.spec)));
+}
+
+/**
+ * A response-streaming handler, served as API Gateway's STREAM mode does: the status and
+ * headers from the handler's prelude, then each chunk as the handler writes it. A client that
+ * goes away ends the stream, as it does in Lambda; the handler decides what still runs.
+ */
+async function serveStream(
+  handler: StreamingProxyHandler,
+  event: APIGatewayProxyEvent,
+  spec: RouteSpec,
+  res: ServerResponse,
+) {
+  const stream = responseStream(
+    ({ statusCode = 200, headers = {} }) => res.writeHead(statusCode, headers),
+    (chunk) => res.write(chunk),
+  );
+  const onClose = () => {
+    if (!res.writableFinished) stream.destroy(new Error('client disconnected'));
+  };
+  res.once('close', onClose);
+  try {
+    await handler(event, stream, lambdaContext(spec));
+  } catch {
+    // The handler has already answered (or the client is gone); nothing more to send.
+  } finally {
+    res.removeListener('close', onClose);
+    if (!res.headersSent)
+      send(res, { statusCode: 502, body: JSON.stringify({ message: 'Internal server error' }) });
+    else res.end();
+  }
 }
 
 function toProxyEvent(
@@ -195,7 +241,7 @@ function localIdentity(sourceIp: string, userAgent: string | null) {
 }
 
 function lambdaContext(spec: RouteSpec): Context {
-  const deadline = Date.now() + TIMEOUT_MS;
+  const deadline = Date.now() + spec.timeoutSeconds * 1000;
   const functionName = `local-${spec.handler}`;
   return {
     callbackWaitsForEmptyEventLoop: true,

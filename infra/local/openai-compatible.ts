@@ -112,6 +112,8 @@ async function handle(respond: Responder, req: IncomingMessage, res: ServerRespo
   for (const piece of result.chunks ?? [result.content]) {
     if (result.chunkDelayMs) await sleep(result.chunkDelayMs);
     if (sent === result.dropAfterChunks) {
+      // Let what was written reach the client before the connection drops.
+      await sleep(100);
       res.destroy();
       return;
     }

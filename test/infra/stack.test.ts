@@ -112,7 +112,11 @@ describe('the stack', () => {
       ),
     );
 
-    expect(kmsUsers.map((r) => r.handler).sort()).toEqual(['put-api-key', 'send-message']);
+    expect(kmsUsers.map((r) => r.handler).sort()).toEqual([
+      'put-api-key',
+      'send-message',
+      'stream-message',
+    ]);
     const send = statementsOf(functionOf('POST', '/api/chat/ai/send')).find(
       (s) => s.Action === 'kms:Decrypt',
     );
@@ -120,6 +124,23 @@ describe('the stack', () => {
       StringEquals: { 'kms:EncryptionContext:purpose': 'openai-api-key' },
       Null: { 'kms:EncryptionContext:user_id': 'false' },
     });
+  });
+
+  it('streams the stream route through API Gateway and buffers the others', () => {
+    const methods = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.HttpMethod !== 'OPTIONS',
+    );
+    const streaming = methods.filter(
+      (m) => m.Properties.Integration.ResponseTransferMode === 'STREAM',
+    );
+
+    expect(streaming).toHaveLength(1);
+    expect(JSON.stringify(streaming[0]?.Properties.Integration.Uri)).toContain(
+      'response-streaming-invocations',
+    );
+    expect(streaming[0]?.Properties.Integration.TimeoutInMillis).toBe(300_000);
+    const streamFn = resources[functionOf('POST', '/api/chat/ai/stream')];
+    expect(streamFn?.Properties.Timeout).toBe(300);
   });
 
   it('runs every function on Node 24, ARM64, traced, with its own log group and a retention', () => {

@@ -1,10 +1,38 @@
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { signDevToken } from '../../infra/local/dev-token.ts';
+import {
+  installLambdaStreamingGlobals,
+  isStreamingHandler,
+  responseStream,
+} from '../../infra/local/lambda-runtime.ts';
 import { routes } from '../../lib/routes.ts';
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+type StreamingHandler = (
+  event: APIGatewayProxyEvent,
+  stream: Writable,
+  context: Context,
+) => Promise<void>;
+
+/** Runs a response-streaming handler as Lambda would; the body is its events, read back as success. */
+async function invokeStreaming(handler: StreamingHandler, event: APIGatewayProxyEvent) {
+  let statusCode = 0;
+  let text = '';
+  const stream = responseStream(
+    (prelude) => {
+      statusCode = prelude.statusCode ?? 200;
+    },
+    (chunk) => {
+      text += chunk.toString();
+    },
+  );
+  await handler(event, stream, context);
+  const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+  return { statusCode, body: { success: events.at(-1) === 'ai_message', events } };
+}
 
 const context = {
   awsRequestId: 'sample',
@@ -18,6 +46,7 @@ const ORDER = [
   'put-api-key',
   'get-api-key',
   'send-message',
+  'stream-message',
   'get-history',
   'get-rooms',
   'clear-history',
@@ -30,6 +59,7 @@ const samEnv = JSON.parse(readFileSync('test/events/sam-env.json', 'utf8')).Para
 >;
 
 beforeAll(() => {
+  installLambdaStreamingGlobals();
   // What `sam local invoke --env-vars test/events/sam-env.json` hands the function, pointed at
   // this run's local stack (whose ports and table are chosen by the test setup).
   Object.assign(process.env, samEnv, {
@@ -58,6 +88,10 @@ describe('the sample events in test/events (for sam local invoke)', () => {
       ) as APIGatewayProxyEvent;
       if (event.headers.Authorization) event.headers.Authorization = `Bearer ${token}`;
       const { handler } = (await import(`../../functions/${name}.ts`)) as { handler: Handler };
+      if (isStreamingHandler(handler)) {
+        results[name] = await invokeStreaming(handler as unknown as StreamingHandler, event);
+        continue;
+      }
       const result = await handler(event, context);
       results[name] = { statusCode: result.statusCode, body: JSON.parse(result.body) };
     }
@@ -65,6 +99,6 @@ describe('the sample events in test/events (for sam local invoke)', () => {
     for (const name of ORDER) {
       expect(results[name], name).toMatchObject({ statusCode: 200, body: { success: true } });
     }
-    expect(results['clear-history']?.body).toMatchObject({ deleted_count: 2 });
+    expect(results['clear-history']?.body).toMatchObject({ deleted_count: 4 });
   });
 });

@@ -79,3 +79,76 @@ export function history(user: TestUser, query = '') {
     },
   );
 }
+
+export interface StreamEvent {
+  event: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON as it is
+  data: any;
+  /** Milliseconds since the request was sent. */
+  at: number;
+}
+
+/**
+ * POSTs to the stream route and reads server-sent events as they arrive. `stopAfter` returning
+ * true aborts the request there, as a client that goes away would.
+ */
+export async function stream(
+  user: TestUser,
+  body: Record<string, unknown>,
+  options: { headers?: Record<string, string>; stopAfter?: (event: StreamEvent) => boolean } = {},
+) {
+  const started = performance.now();
+  const abort = new AbortController();
+  const response = await fetch(`${apiUrl}/api/chat/ai/stream`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${user.token}`,
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+    body: JSON.stringify(body),
+    signal: abort.signal,
+  });
+  const events: StreamEvent[] = [];
+  if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    return {
+      status: response.status,
+      headers: response.headers,
+      events,
+      json: await response.json(),
+    };
+  }
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
+        const parsed = { event, data, at: performance.now() - started };
+        events.push(parsed);
+        if (options.stopAfter?.(parsed)) {
+          abort.abort();
+          return { status: response.status, headers: response.headers, events, json: null };
+        }
+        end = buffer.indexOf('\n\n');
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return {
+    status: response.status,
+    headers: response.headers,
+    events,
+    json: null,
+    endedAt: performance.now() - started,
+  };
+}

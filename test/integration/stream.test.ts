@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { history, newUser, stream } from '../support/api.ts';
+
+const names = (events: { event: string }[]) => events.map((e) => e.event);
+
+describe('POST /api/chat/ai/stream', () => {
+  it('streams deltas as the model writes them, then the stored reply, which history holds', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'tell me slowly [[slow:250]]' });
+
+    expect(reply.status).toBe(200);
+    const kinds = names(reply.events);
+    expect(kinds[0]).toBe('user_message');
+    expect(kinds.at(-1)).toBe('ai_message');
+    expect(kinds.filter((k) => k === 'delta').length).toBeGreaterThanOrEqual(4);
+    const deltas = reply.events.filter((e) => e.event === 'delta');
+    const text = deltas.map((e) => e.data.content).join('');
+    expect(text).toBe('reply to: tell me slowly [[slow:250]]');
+    // The upstream pauses 250 ms before each of its pieces: the first piece reached the client
+    // while the rest were still being written.
+    expect((deltas[0]?.at ?? 0) + 500).toBeLessThan(reply.events.at(-1)?.at ?? 0);
+    const ai = reply.events.at(-1)?.data;
+    expect(ai).toMatchObject({ content: text, message_type: 'ai', ai_model: 'gpt-4o-mini' });
+    const page = await history(user);
+    expect(page.body.messages.map((m: { id: string }) => m.id)).toEqual([
+      reply.events[0]?.data.id,
+      ai.id,
+    ]);
+  });
+
+  it('stores the whole reply even when the client goes away mid-stream', async () => {
+    const user = await newUser();
+
+    const cut = await stream(
+      user,
+      { message: 'I will hang up [[slow:150]]' },
+      { stopAfter: (e) => e.event === 'delta' },
+    );
+    expect(names(cut.events)).toEqual(['user_message', 'delta']);
+    let stored: { content: string }[] = [];
+    for (let i = 0; i < 40 && stored.length < 2; i++) {
+      await sleep(100);
+      stored = (await history(user)).body.messages;
+    }
+
+    expect(stored.map((m) => m.content)).toEqual([
+      'I will hang up [[slow:150]]',
+      'reply to: I will hang up [[slow:150]]',
+    ]);
+  });
+
+  it('stores a reply cut short by the upstream as partial, then sends an error event', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'this breaks halfway [[break]]' });
+
+    expect(names(reply.events)).toEqual(['user_message', 'delta', 'delta', 'ai_message', 'error']);
+    expect(reply.events[3]?.data).toMatchObject({ partial: true, content: 'reply to: ' });
+    const page = await history(user);
+    expect(page.body.messages[1]).toMatchObject({ partial: true, content: 'reply to: ' });
+  });
+
+  it('keeps the user message and sends an error event when the model fails outright', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'no luck [[fail:500]]' });
+
+    expect(names(reply.events)).toEqual(['user_message', 'error']);
+    expect(reply.events[1]?.data.error).toMatch(/trouble processing your request/);
+    expect((await history(user)).body.messages.map((m: { content: string }) => m.content)).toEqual([
+      'no luck [[fail:500]]',
+    ]);
+  });
+
+  it('answers bad input and missing keys with an ordinary JSON 4xx, not a stream', async () => {
+    const user = await newUser();
+    const keyless = await newUser({ withKey: false });
+
+    const blank = await stream(user, { message: '  ' });
+    const noKey = await stream(keyless, { message: 'hi' });
+    const badModel = await stream(user, { message: 'hi', model: 'nope' });
+
+    expect(blank).toMatchObject({
+      status: 400,
+      json: { success: false, error: 'Message is required' },
+    });
+    expect(noKey).toMatchObject({
+      status: 400,
+      json: { error: expect.stringMatching(/No API key/) },
+    });
+    expect(badModel.status).toBe(400);
+  });
+
+  it('replays a retried stream with the same Idempotency-Key: same messages, no new call', async () => {
+    const user = await newUser();
+    const headers = { 'Idempotency-Key': 'stream-retry-1' };
+
+    const first = await stream(user, { message: 'once only' }, { headers });
+    const again = await stream(user, { message: 'once only' }, { headers });
+
+    expect(names(again.events)).toEqual(['user_message', 'ai_message']);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.events.map((e) => e.data.id)).toEqual([
+      first.events[0]?.data.id,
+      first.events.at(-1)?.data.id,
+    ]);
+    expect((await history(user)).body.pagination.total).toBe(2);
+  });
+});
