@@ -30,6 +30,16 @@ describe('POST /api/chat/ai/stream', () => {
     ]);
   });
 
+  it('completes a reply that takes longer than 30 seconds (past the buffered gateway limit)', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'take your time [[slow:5500]]' });
+
+    expect(names(reply.events).at(-1)).toBe('ai_message');
+    expect(reply.events.at(-1)?.at).toBeGreaterThan(30_000);
+    expect(reply.events.at(-1)?.data.content).toBe('reply to: take your time [[slow:5500]]');
+  }, 60_000);
+
   it('stores the whole reply even when the client goes away mid-stream', async () => {
     const user = await newUser();
 
