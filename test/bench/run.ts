@@ -39,6 +39,7 @@ const stack = await startDevStack({
   DATA_DIR: dataDir,
   JWT_SECRET: secret,
   POWERTOOLS_LOG_LEVEL: 'WARN',
+  RATE_LIMIT_PER_MINUTE: '0',
 });
 try {
   const user = 'bench-user';
@@ -60,6 +61,29 @@ try {
   for (let i = 0; i < REPEATS; i++)
     sends.push(await call('POST', '/api/chat/ai/send', { message: `bench ${i}` }));
   console.log(`  send (store, context, model, store)      ${summary(sends)}`);
+
+  const firstDeltas: number[] = [];
+  const wholeStreams: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const begun = performance.now();
+    const response = await fetch(`${stack.url}/api/chat/ai/stream`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: `stream ${i}` }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      if (firstDeltas.length === i && text.includes('event: delta'))
+        firstDeltas.push(performance.now() - begun);
+    }
+    wholeStreams.push(performance.now() - begun);
+  }
+  console.log(`  stream: first delta                      ${summary(firstDeltas)}`);
+  console.log(`  stream: whole reply (offline model, ~15 ms per word)  ${summary(wholeStreams)}`);
 
   const started = performance.now();
   await Promise.all(
