@@ -1,0 +1,35 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { SendRequest } from '../chat.ts';
+import { httpSettings } from '../config.ts';
+import { idempotencyKey } from '../idempotency.ts';
+import { defaultRoomId, sendBodySchema } from '../schemas.ts';
+import { parseBody, requireSelf } from './input.ts';
+import { header } from './middleware.ts';
+
+export interface ParsedSend {
+  request: SendRequest;
+  /** The `Idempotency-Key` header, checked, when the client sent one. */
+  key: string | undefined;
+}
+
+/**
+ * What send and stream both read from a request: the body (400/413 when bad), the caller's own
+ * `user_id` (403 otherwise), the room (default `ai_chat_{userId}`) and the idempotency key.
+ */
+export function sendRequestParser(): (event: APIGatewayProxyEvent, userId: string) => ParsedSend {
+  const limits = httpSettings();
+  const schema = sendBodySchema(limits.MAX_MESSAGE_CHARS);
+  return function parseSendRequest(event, userId) {
+    const body = parseBody(event, schema, limits.MAX_BODY_BYTES);
+    requireSelf(body.user_id, userId, 'Unauthorized');
+    return {
+      request: {
+        userId,
+        roomId: body.room_id ?? defaultRoomId(userId),
+        content: body.message,
+        model: body.model,
+      },
+      key: idempotencyKey(header(event, 'idempotency-key')),
+    };
+  };
+}
