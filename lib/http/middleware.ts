@@ -74,11 +74,20 @@ export interface CorsOptions {
   origins: string[];
 }
 
+/** Response headers a browser script may read (they are not CORS-safelisted). */
+const EXPOSE_HEADERS = 'Retry-After, Idempotent-Replayed';
+
 /** The CORS response headers for a request's Origin, or none when it is not allowed. */
 export function corsHeaders(origins: string[], origin: string | undefined): Record<string, string> {
-  if (origins.includes('*')) return { 'Access-Control-Allow-Origin': '*' };
+  if (origins.includes('*')) {
+    return { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': EXPOSE_HEADERS };
+  }
   if (origin && origins.includes(origin)) {
-    return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
+    return {
+      'Access-Control-Allow-Origin': origin,
+      'Access-Control-Expose-Headers': EXPOSE_HEADERS,
+      Vary: 'Origin',
+    };
   }
   return {};
 }

@@ -97,6 +97,7 @@ describe('CORS', () => {
 
     expect(allowed.status).toBe(401);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://app.example');
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('Retry-After');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
