@@ -1,8 +1,10 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/executionModeStreamifyResponse';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createTokenVerifier } from '../auth.ts';
 import { authSettings, httpSettings } from '../config.ts';
+import { logger } from '../logger.ts';
 import { bearerAuth, cors, errorResponses, type RouteContext } from './middleware.ts';
 
 export type { RouteContext } from './middleware.ts';
@@ -36,7 +38,8 @@ export interface RouteOptions {
 }
 
 /**
- * The one middleware stack every HTTP handler uses: CORS on every answer, errors mapped to
+ * The one middleware stack every HTTP handler uses: the Lambda context on every log line, CORS
+ * on every answer, errors mapped to
  * `{ success: false, error }`, and bearer-token auth. Settings are read here, at cold start.
  */
 export function httpRoute(logic: RouteLogic, options: RouteOptions = {}) {
@@ -60,7 +63,11 @@ export function streamRoute(logic: StreamLogic, options: RouteOptions = {}) {
 }
 
 function withStack(handler: HttpHandler, { auth = true }: RouteOptions): HttpHandler {
-  handler.use(cors({ origins: httpSettings().ALLOWED_ORIGINS })).use(errorResponses());
+  // Request id and cold start on every log line; the event itself is never logged.
+  handler
+    .use(injectLambdaContext(logger, { logEvent: false }))
+    .use(cors({ origins: httpSettings().ALLOWED_ORIGINS }))
+    .use(errorResponses());
   if (auth) handler.use(bearerAuth({ verify: createTokenVerifier(authSettings()) }));
   return handler;
 }
