@@ -226,15 +226,9 @@ export class DynamoMessageStore implements MessageStore {
     }
     const items = from > to ? [] : await this.#range(userId, roomId, from, to, ascending, limit);
     const messages = items.map(fromItem);
-    // The edge the page reached: the last item when a limit cut the range, else the range's end.
-    const full = messages.length === limit;
-    const edge = ascending
-      ? full
-        ? (messages.at(-1)?.seq ?? to)
-        : to
-      : full
-        ? (messages.at(-1)?.seq ?? from)
-        : from;
+    // The edge the page reached: the last item when the limit cut the range, else the range's end.
+    const cutAt = messages.length === limit ? messages.at(-1)?.seq : undefined;
+    const edge = cutAt ?? (ascending ? to : from);
     const hasMore = ascending ? edge < last : edge > first;
     return {
       messages,
