@@ -25,7 +25,8 @@ export interface DynamoUsageLimitsOptions {
 }
 
 const WINDOW_MS = 60_000;
-const ATTEMPTS = 10;
+/** Enough for a burst of concurrent sends from one user to each win a turn. */
+const ATTEMPTS = 25;
 const RATE_KEY = 'LIMIT#RATE';
 const tokensKey = (day: string) => `LIMIT#TOKENS#${day}`;
 

@@ -77,6 +77,17 @@ describe('per-user limits', () => {
     expect((await send('another-user', 'unaffected')).status).toBe(200);
   });
 
+  it('admits exactly 20 of 25 simultaneous sends: the limit holds across concurrent requests', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => send('burst-user', `burst ${i}`)),
+    );
+
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    expect(await total('burst-user')).toBe(40);
+  });
+
   it('stops a user at the daily token limit until midnight UTC', async () => {
     const replies = [];
     for (let i = 0; i < 30; i++) {
