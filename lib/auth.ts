@@ -7,7 +7,7 @@ import {
 } from 'jose';
 import { type AuthSettings, MIN_HS256_SECRET } from './config.ts';
 import { AppError, ConfigError, ServiceUnavailableError, UnauthorizedError } from './errors.ts';
-import { secretString } from './secrets.ts';
+import { prefetchSecret } from './secrets.ts';
 
 /** Verifies an `Authorization` header and returns the token's subject (the user id). */
 export type TokenVerifier = (authorization: string | undefined) => Promise<string>;
@@ -62,11 +62,10 @@ function hs256Secret(settings: AuthSettings): () => Promise<Uint8Array> {
     const key = encode(settings.JWT_SECRET);
     return async () => key;
   }
-  const arn = settings.JWT_SECRET_ARN as string;
-  secretString(arn).catch(() => undefined);
+  const secret = prefetchSecret(settings.JWT_SECRET_ARN as string);
   return async () => {
     try {
-      return encode(await secretString(arn));
+      return encode(await secret());
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       throw new ServiceUnavailableError('Could not load the token secret; try again', {

@@ -4,7 +4,12 @@ import { BadRequestError } from './errors.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
 import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
-import { type ChatModel, type ChatTurn, ModelKeyRejectedError } from './model.ts';
+import {
+  type ChatModel,
+  type ChatTurn,
+  ModelKeyRejectedError,
+  ModelUnavailableError,
+} from './model.ts';
 import type { ApiKeyStore } from './store/api-keys.ts';
 import type { MessageStore, NewMessage, StoredMessage, TokenUsage } from './store/messages.ts';
 import { contextWindow, MESSAGE_OVERHEAD_TOKENS, tokenCounter } from './tokens.ts';
@@ -138,11 +143,9 @@ export function fallbackReply(error: unknown): string {
   return error instanceof ModelKeyRejectedError ? KEY_REJECTED_REPLY : UPSTREAM_FAILED_REPLY;
 }
 
+/** The model call failed (as opposed to our own storage or a bug). */
 export function isModelError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error.name === 'ModelKeyRejectedError' || error.name === 'ModelUnavailableError')
-  );
+  return error instanceof ModelKeyRejectedError || error instanceof ModelUnavailableError;
 }
 
 /** Error names and the upstream status, never the upstream's text (it may echo the key). */

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, ConflictError, UnprocessableError } from './errors.ts';
+import { isConditionFailure } from './store/conditions.ts';
 import { keys } from './table.ts';
 
 /** How long a key is remembered. */
@@ -86,7 +87,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       );
       return { kind: 'claimed' };
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailure(error)) throw error;
     }
     const { Item } = await this.#db.send(
       new GetCommand({ TableName: this.#table, Key: this.#key(userId, key), ConsistentRead: true }),

@@ -5,6 +5,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ServiceUnavailableError, TooManyRequestsError } from './errors.ts';
+import { isConditionFailure } from './store/conditions.ts';
 import { keys } from './table.ts';
 
 /** Per-user limits on model calls. */
@@ -120,7 +121,7 @@ export class DynamoUsageLimits implements UsageLimits {
         );
         return;
       } catch (error) {
-        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        if (!isConditionFailure(error)) throw error;
       }
     }
     throw new ServiceUnavailableError('Too many simultaneous requests; try again');

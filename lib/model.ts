@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ModelSettings } from './config.ts';
-import { secretString } from './secrets.ts';
+import { prefetchSecret } from './secrets.ts';
 import type { TokenUsage } from './store/messages.ts';
 
 export interface ChatTurn {
@@ -59,8 +59,7 @@ export class ModelUnavailableError extends Error {
 export function fallbackKey(settings: ModelSettings): () => Promise<string | undefined> {
   const { OPENAI_API_KEY: key, OPENAI_API_KEY_SECRET_ARN: arn } = settings;
   if (key || !arn) return async () => key;
-  secretString(arn).catch(() => undefined);
-  return () => secretString(arn);
+  return prefetchSecret(arn);
 }
 
 export interface OpenAIChatModelOptions {

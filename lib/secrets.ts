@@ -4,11 +4,8 @@ import { ConfigError } from './errors.ts';
 let client: SecretsManagerClient | undefined;
 const cache = new Map<string, Promise<string>>();
 
-/**
- * A Secrets Manager secret's string, fetched once per container and cached. Call it at module
- * scope so the fetch starts at cold start; a failed fetch is retried on the next call.
- */
-export function secretString(secretId: string): Promise<string> {
+/** A Secrets Manager secret's string, fetched once per container; a failed fetch is retried. */
+function secretString(secretId: string): Promise<string> {
   let value = cache.get(secretId);
   if (!value) {
     client ??= new SecretsManagerClient({ maxAttempts: 3 });
@@ -22,4 +19,13 @@ export function secretString(secretId: string): Promise<string> {
     cache.set(secretId, value);
   }
   return value;
+}
+
+/**
+ * Starts fetching a secret now (call it at module scope, so the fetch runs at cold start) and
+ * returns the getter of the cached value.
+ */
+export function prefetchSecret(secretId: string): () => Promise<string> {
+  secretString(secretId).catch(() => undefined);
+  return () => secretString(secretId);
 }

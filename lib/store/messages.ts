@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { BadRequestError, ServiceUnavailableError } from '../errors.ts';
 import { keys, TABLE } from '../table.ts';
+import { isConditionFailure } from './conditions.ts';
 
 export type MessageType = 'user' | 'ai';
 
@@ -373,8 +374,8 @@ export class DynamoMessageStore implements MessageStore {
           ExpressionAttributeValues: { ':upTo': upTo, ':minus': -deleted },
         }),
       );
-    const unlessConditionFails = (error: Error) => {
-      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    const unlessConditionFails = (error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
       return false;
     };
     const emptied = await moveBase(true).then(() => true, unlessConditionFails);
