@@ -3,7 +3,7 @@ import { chatDeps, idempotencyStore } from '#lib/chat-deps.ts';
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { sendRequestParser } from '#lib/http/send-request.ts';
-import { messageView } from '#lib/http/views.ts';
+import { exchangeView } from '#lib/http/views.ts';
 import { idempotent } from '#lib/idempotency.ts';
 
 const parse = sendRequestParser();
@@ -17,10 +17,7 @@ export const handler = httpRoute(async (event, { userId }) => {
     userId,
     key,
     ['send', request],
-    async () => {
-      const { user, ai } = await sendMessage(deps, request);
-      return { user_message: messageView(user), ai_message: messageView(ai) };
-    },
+    async () => exchangeView(await sendMessage(deps, request)),
   );
   return ok(result, 200, replayed ? { 'Idempotent-Replayed': 'true' } : {});
 });

@@ -3,7 +3,7 @@ import { chatDeps, idempotencyStore } from '#lib/chat-deps.ts';
 import { replayStream, SSE_HEADERS, streamTurn } from '#lib/chat-stream.ts';
 import { streamRoute } from '#lib/http/route.ts';
 import { sendRequestParser } from '#lib/http/send-request.ts';
-import { messageView } from '#lib/http/views.ts';
+import { exchangeView } from '#lib/http/views.ts';
 import { fingerprint } from '#lib/idempotency.ts';
 import { logger } from '#lib/logger.ts';
 
@@ -32,11 +32,7 @@ export const handler = streamRoute(async (event, context) => {
   const settleKey = async (exchange: Awaited<typeof done>) => {
     if (!key) return;
     if (!exchange) return idempotency.release(userId, key);
-    const views = {
-      user_message: messageView(exchange.user),
-      ai_message: messageView(exchange.ai),
-    };
-    await idempotency.complete(userId, key, views);
+    await idempotency.complete(userId, key, exchangeView(exchange));
   };
   // The function stays alive until the reply is stored and the key settled, client or not.
   context.waitFor = done.then(settleKey).catch((error: Error) => {

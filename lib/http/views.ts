@@ -1,3 +1,4 @@
+import type { Exchange } from '../chat.ts';
 import type { ApiKeyRecord } from '../store/api-keys.ts';
 import type { RoomSummary, StoredMessage } from '../store/messages.ts';
 
@@ -23,6 +24,11 @@ export function messageView(message: StoredMessage) {
       : {}),
     ...(message.partial ? { partial: true } : {}),
   };
+}
+
+/** A send's answer (also what an idempotent repeat replays): both stored messages. */
+export function exchangeView({ user, ai }: Exchange) {
+  return { user_message: messageView(user), ai_message: messageView(ai) };
 }
 
 /** A conversation in the rooms list. */
