@@ -171,19 +171,34 @@ export class ChatHistoryStack extends Stack {
     if (fallbackKey) new CfnOutput(this, 'FallbackOpenAiKeyArn', { value: fallbackKey.secretArn });
   }
 
-  /** Exactly the actions the route table names, on this table and this key only. */
+  /**
+   * Exactly the actions the route table names: table actions on the table, the rooms index
+   * query on that index's ARN (DynamoDB authorizes a Query with `IndexName` against the index,
+   * not the table), KMS actions on this key for the API-key purpose only.
+   */
   private grantRoute(
     chat: ChatFunction,
     route: RouteSpec,
     arns: { tableArn: string; keyArn: string },
   ) {
-    chat.fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: route.dynamodb,
-        resources: [arns.tableArn],
-      }),
-    );
+    if (route.dynamodb.length > 0) {
+      chat.fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: route.dynamodb,
+          resources: [arns.tableArn],
+        }),
+      );
+    }
+    if (route.roomsIndex) {
+      chat.fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['dynamodb:Query'],
+          resources: [`${arns.tableArn}/index/${TABLE.roomsIndex.name}`],
+        }),
+      );
+    }
     if (route.kms.length > 0) {
       chat.fn.addToRolePolicy(
         new PolicyStatement({

@@ -23,9 +23,9 @@ export interface RouteSpec {
   handler: string;
   /** Needs a bearer token. */
   auth: boolean;
-  /** Exactly the table actions the handler uses. */
+  /** Exactly the actions the handler uses on the table itself (its items, not its indexes). */
   dynamodb: DynamoAction[];
-  /** Queries the rooms-by-activity index (granted on that index only). */
+  /** Queries the rooms-by-activity index: `dynamodb:Query` granted on that index's ARN only. */
   roomsIndex?: boolean;
   /** Exactly the KMS actions the handler uses on the API-key key. */
   kms: KmsAction[];
@@ -100,7 +100,7 @@ export const routes: readonly RouteSpec[] = [
     path: '/api/chat/ai/rooms',
     handler: 'get-rooms',
     auth: true,
-    dynamodb: ['dynamodb:Query'],
+    dynamodb: [],
     roomsIndex: true,
     kms: [],
     model: false,

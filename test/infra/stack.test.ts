@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgeReviewedFindings } from '../../infra/nag.ts';
 import { ChatHistoryStack, KEY_ALIAS } from '../../infra/stack.ts';
 import { routes } from '../../lib/routes.ts';
+import { TABLE } from '../../lib/table.ts';
 
 type Resource = {
   Type: string;
@@ -39,6 +40,17 @@ function statementsOf(functionId: string): Statement[] {
 }
 
 const actionsOf = (statements: Statement[]) => statements.flatMap((s) => [s.Action].flat());
+
+/** A statement as comparable text: actions sorted, the effect always Allow. */
+function canonical(statement: Statement & { Effect?: string }): string {
+  const { Action, Resource, Condition, Effect = 'Allow' } = statement;
+  return JSON.stringify({ Effect, Action: [Action].flat().sort(), Resource, Condition });
+}
+
+const logicalIdsOf = (type: string) =>
+  Object.entries(resources)
+    .filter(([, r]) => r.Type === type)
+    .map(([id]) => id);
 
 beforeAll(() => {
   // The CLI sets this context; SAM reads the metadata it adds.
@@ -81,27 +93,48 @@ describe('the stack', () => {
     }
   });
 
-  it("gives each function exactly its route's table and key actions, and no * resource but X-Ray's", () => {
+  it('grants each function exactly the statements its route needs: actions, resources and conditions', () => {
+    const [table] = logicalIdsOf('AWS::DynamoDB::Table');
+    const [key] = logicalIdsOf('AWS::KMS::Key');
+    const [jwtSecret] = logicalIdsOf('AWS::SecretsManager::Secret');
     for (const route of routes) {
-      const statements = statementsOf(functionOf(route.method, route.path));
-      const actions = actionsOf(statements);
-
-      expect(actions.filter((a) => a.startsWith('dynamodb:')).sort(), route.handler).toEqual(
-        [...route.dynamodb].sort(),
-      );
-      expect(actions.filter((a) => a.startsWith('kms:')).sort(), route.handler).toEqual(
-        [...route.kms].sort(),
-      );
-      expect(
-        actions.filter((a) => a.includes('*')),
-        route.handler,
-      ).toEqual([]);
-      for (const statement of statements.filter((s) => s.Resource === '*')) {
-        expect(
-          [statement.Action].flat().every((a) => a.startsWith('xray:')),
-          route.handler,
-        ).toBe(true);
+      const fnId = functionOf(route.method, route.path);
+      const logGroup = resources[fnId]?.Properties.LoggingConfig.LogGroup.Ref;
+      const expected: Statement[] = [
+        {
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+        },
+        { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
+      ];
+      if (route.dynamodb.length > 0) {
+        expected.push({ Action: route.dynamodb, Resource: { 'Fn::GetAtt': [table, 'Arn'] } });
       }
+      if (route.roomsIndex) {
+        expected.push({
+          Action: ['dynamodb:Query'],
+          Resource: {
+            'Fn::Join': ['', [{ 'Fn::GetAtt': [table, 'Arn'] }, `/index/${TABLE.roomsIndex.name}`]],
+          },
+        });
+      }
+      if (route.kms.length > 0) {
+        expected.push({
+          Action: route.kms,
+          Resource: { 'Fn::GetAtt': [key, 'Arn'] },
+          Condition: {
+            StringEquals: { 'kms:EncryptionContext:purpose': 'openai-api-key' },
+            Null: { 'kms:EncryptionContext:user_id': 'false' },
+          },
+        });
+      }
+      if (route.auth) {
+        expected.push({ Action: ['secretsmanager:GetSecretValue'], Resource: { Ref: jwtSecret } });
+      }
+
+      expect(statementsOf(fnId).map(canonical).sort(), route.handler).toEqual(
+        expected.map(canonical).sort(),
+      );
     }
   });
 
