@@ -1,13 +1,34 @@
-import { ServiceUnavailableError } from '#lib/errors.ts';
-import { ok } from '#lib/http/respond.ts';
+import { checkAuthConfig } from '#lib/auth.ts';
+import { authSettings } from '#lib/config.ts';
+import { ConfigError, ServiceUnavailableError } from '#lib/errors.ts';
+import { fail, ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyStore } from '#lib/services.ts';
 
 const keys = apiKeyStore();
+const auth = authSettings();
 
-/** 200 when the table answers; a read of a key no user has costs half a read unit. */
+/**
+ * 200 when the table answers and tokens can be verified; 503 naming the problem (never a
+ * secret) otherwise. A read of a key no user has costs half a read unit.
+ */
 export const handler = httpRoute(
   async () => {
+    try {
+      await checkAuthConfig(auth);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        return fail(
+          'SERVICE_UNAVAILABLE',
+          `Misconfigured: ${error.message}`,
+          {},
+          {
+            status: 'misconfigured',
+          },
+        );
+      }
+      throw error;
+    }
     await keys.get('health-check').catch((error: unknown) => {
       throw new ServiceUnavailableError('Storage is unavailable', { cause: error });
     });

@@ -150,7 +150,7 @@ export class ChatHistoryStack extends Stack {
       });
       this.functions.set(route.handler, chat);
       this.grantRoute(chat, route, { tableArn: table.tableArn, keyArn: key.keyArn });
-      if (route.auth && jwtSecret) this.grantSecret(chat, jwtSecret);
+      if ((route.auth || route.checksJwtSecret) && jwtSecret) this.grantSecret(chat, jwtSecret);
       if (route.model && fallbackKey) this.grantSecret(chat, fallbackKey);
       const integration = route.stream
         ? new LambdaIntegration(chat.fn, {

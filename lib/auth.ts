@@ -50,11 +50,23 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   };
 }
 
+/**
+ * Resolves when the configured token check can work; throws `ConfigError` naming what is wrong
+ * (never the secret) when it cannot: what `/health` reports, so a deployment whose secret is
+ * unusable does not look healthy.
+ */
+export async function checkAuthConfig(settings: AuthSettings): Promise<void> {
+  if (settings.JWKS_URL) return;
+  await hs256Secret(settings)();
+}
+
 /** The HS256 key: from `JWT_SECRET`, or fetched from Secrets Manager now (at cold start). */
 function hs256Secret(settings: AuthSettings): () => Promise<Uint8Array> {
   const encode = (value: string) => {
     if (value.length < MIN_HS256_SECRET) {
-      throw new ConfigError(`The JWT secret must be at least ${MIN_HS256_SECRET} characters`);
+      throw new ConfigError(
+        `The JWT secret${settings.JWT_SECRET_ARN ? ' in Secrets Manager (JWT_SECRET_ARN)' : ''} is shorter than ${MIN_HS256_SECRET} characters`,
+      );
     }
     return new TextEncoder().encode(value);
   };
@@ -88,6 +100,14 @@ function bearerToken(authorization: string | undefined): string {
 function toAuthError(error: unknown): never {
   if (error instanceof AppError || error instanceof ConfigError) throw error;
   if (error instanceof errors.JWTExpired) throw new UnauthorizedError('Token has expired');
+  // A signed token whose claims fail: say which claim, so the cause is findable
+  // (flask-jwt-extended with JWT_ACCESS_TOKEN_EXPIRES = False issues tokens without `exp`).
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp' && error.reason === 'missing') {
+      throw new UnauthorizedError('Token has no "exp" claim; access tokens must expire');
+    }
+    throw new UnauthorizedError(`Invalid token: ${error.message}`);
+  }
   if (error instanceof errors.JWKSTimeout) {
     throw new ServiceUnavailableError('Could not reach the token issuer; try again', {
       cause: error,

@@ -23,6 +23,8 @@ export interface RouteSpec {
   handler: string;
   /** Needs a bearer token. */
   auth: boolean;
+  /** Reads the JWT secret without needing a token (`/health` checks that it is usable). Default: false. */
+  checksJwtSecret?: boolean;
   /** Exactly the actions the handler uses on the table itself (its items, not its indexes). */
   dynamodb: DynamoAction[];
   /** Queries the rooms-by-activity index: `dynamodb:Query` granted on that index's ARN only. */
@@ -141,6 +143,7 @@ export const routes: readonly RouteSpec[] = [
     path: '/health',
     handler: 'health',
     auth: false,
+    checksJwtSecret: true,
     dynamodb: ['dynamodb:GetItem'],
     kms: [],
     model: false,

@@ -20,7 +20,7 @@ env.AWS_ACCESS_KEY_ID ??= 'local';
 env.AWS_SECRET_ACCESS_KEY ??= 'local';
 env.TABLE_NAME ??= 'ai-chat-history';
 env.KMS_KEY_ID ??= 'alias/ai-chat-history';
-const devSecret = !env.JWT_SECRET && !env.JWKS_URL;
+const devSecret = !env.JWT_SECRET && !env.JWT_SECRET_ARN && !env.JWKS_URL;
 if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
 
 const stops: (() => Promise<void>)[] = [];

@@ -1,7 +1,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { TokenVerifier } from '../auth.ts';
-import { AppError, TooManyRequestsError } from '../errors.ts';
+import { AppError, ConfigError, TooManyRequestsError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import { fail, internalError } from './respond.ts';
 
@@ -39,7 +39,14 @@ export function bearerAuth({ verify }: BearerAuthOptions): HttpMiddleware {
   };
 }
 
-/** Turns any thrown error into `{ success: false, error }`: the client's mistakes as 4xx, the rest as 500. */
+/** What a client is told when the deployment's settings are unusable. */
+export const MISCONFIGURED =
+  'The service is misconfigured and cannot handle requests; its operator must fix its settings';
+
+/**
+ * Turns any thrown error into `{ success: false, error }`: the client's mistakes as 4xx, an
+ * outage or a misconfiguration as 503, the rest (bugs) as 500.
+ */
 export function errorResponses(): HttpMiddleware {
   return {
     onError: function errorResponsesOnError(request: HttpRequest) {
@@ -53,6 +60,13 @@ export function errorResponses(): HttpMiddleware {
             ? { 'Retry-After': String(error.retryAfterSeconds) }
             : {};
         request.response = fail(error.code, error.message, headers);
+        return;
+      }
+      if (error instanceof ConfigError) {
+        // The deployment, not the request, is wrong: say so (503, which the 5xx alarm counts)
+        // without detail; the log names the setting.
+        logger.error('service misconfigured', { error: describe(error) });
+        request.response = fail('SERVICE_UNAVAILABLE', MISCONFIGURED);
         return;
       }
       logger.error('unhandled error', { error: describe(error) });

@@ -29,16 +29,17 @@ export function ok(
   };
 }
 
-/** An error body: `{ success: false, error }` with the status for the code. */
+/** An error body: `{ success: false, error, ...extra }` with the status for the code. */
 export function fail(
   code: ErrorCode,
   error: string,
   headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
 ): APIGatewayProxyResult {
   return {
     statusCode: STATUS_BY_CODE[code],
     headers: { ...JSON_HEADERS, ...headers },
-    body: JSON.stringify({ success: false, error }),
+    body: JSON.stringify({ success: false, error, ...extra }),
   };
 }
 

@@ -128,7 +128,7 @@ describe('the stack', () => {
           },
         });
       }
-      if (route.auth) {
+      if (route.auth || route.checksJwtSecret) {
         expected.push({ Action: ['secretsmanager:GetSecretValue'], Resource: { Ref: jwtSecret } });
       }
 

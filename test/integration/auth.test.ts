@@ -48,6 +48,10 @@ describe('authentication', () => {
     }
     expect((await sendWith(bad.expired)).body.error).toBe('Token has expired');
     expect((await sendWith(bad.refresh)).body.error).toMatch(/Refresh tokens/);
+    expect((await sendWith(bad['no exp'])).body.error).toBe(
+      'Token has no "exp" claim; access tokens must expire',
+    );
+    expect((await sendWith(bad['not yet valid'])).body.error).toMatch(/"nbf" claim/);
   });
 
   it("gives another user's token 403 on every route that names a user", async () => {

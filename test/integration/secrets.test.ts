@@ -1,49 +1,27 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '../../lib/auth.ts';
 import { authSettings } from '../../lib/config.ts';
+import { type FakeSecretsManager, startFakeSecretsManager } from '../support/secrets-manager.ts';
 
-/** A stand-in for Secrets Manager's JSON protocol (GetSecretValue only), counting its calls. */
 const SECRETS: Record<string, string> = {
   'arn:aws:secretsmanager:us-east-1:000000000000:secret:jwt':
     'deployed-secret-0123456789abcdef0123456789',
   'arn:aws:secretsmanager:us-east-1:000000000000:secret:short': 'too-short',
 };
-let server: Server;
-let calls = 0;
+let secretsManager: FakeSecretsManager;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      calls += 1;
-      const { SecretId } = JSON.parse(body) as { SecretId: string };
-      const value = SECRETS[SecretId];
-      res.writeHead(value ? 200 : 400, { 'Content-Type': 'application/x-amz-json-1.1' });
-      res.end(
-        JSON.stringify(
-          value
-            ? { ARN: SecretId, Name: 'jwt', SecretString: value }
-            : { __type: 'ResourceNotFoundException', message: 'not found' },
-        ),
-      );
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  secretsManager = await startFakeSecretsManager(SECRETS);
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
   });
 });
 
-afterAll(() => new Promise<void>((done) => server.close(() => done())));
+afterAll(() => secretsManager.close());
 
 const token = (secret: string) =>
   new SignJWT({ type: 'access' })
@@ -66,7 +44,7 @@ describe('the JWT secret from Secrets Manager (JWT_SECRET_ARN, as deployed)', ()
     ).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
     });
-    expect(calls).toBe(1);
+    expect(secretsManager.calls()).toBe(1);
   });
 
   it('fails as a server fault, not the client’s, when the secret is too short or missing', async () => {
