@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // The local stack's own parts, each started alone on 127.0.0.1 (no Java, no stack).
+      { test: { name: 'local', include: ['test/local/**/*.test.ts'] } },
       {
         test: {
           name: 'infra',

@@ -1,6 +1,6 @@
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
-import { apiKeyStore } from '#lib/services.ts';
+import { apiKeyStore } from '#lib/wiring.ts';
 
 const keys = apiKeyStore();
 

@@ -1,7 +1,7 @@
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyView } from '#lib/http/views.ts';
-import { apiKeyStore } from '#lib/services.ts';
+import { apiKeyStore } from '#lib/wiring.ts';
 
 const keys = apiKeyStore();
 

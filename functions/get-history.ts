@@ -3,7 +3,7 @@ import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { messageView } from '#lib/http/views.ts';
 import { defaultRoomId, historyQuerySchema } from '#lib/schemas.ts';
-import { messageStore } from '#lib/services.ts';
+import { messageStore } from '#lib/wiring.ts';
 
 const messages = messageStore();
 

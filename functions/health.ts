@@ -3,7 +3,7 @@ import { authSettings } from '#lib/config.ts';
 import { ConfigError, ServiceUnavailableError } from '#lib/errors.ts';
 import { fail, ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
-import { apiKeyStore } from '#lib/services.ts';
+import { apiKeyStore } from '#lib/wiring.ts';
 
 const keys = apiKeyStore();
 const auth = authSettings();

@@ -3,12 +3,11 @@ import { parseBody } from '#lib/http/input.ts';
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyView } from '#lib/http/views.ts';
-import { kmsKeyVault } from '#lib/key-vault.ts';
 import { apiKeyBodySchema } from '#lib/schemas.ts';
-import { apiKeyStore } from '#lib/services.ts';
+import { apiKeyStore, keyVault } from '#lib/wiring.ts';
 
 const limits = httpSettings();
-const vault = kmsKeyVault();
+const vault = await keyVault();
 const keys = apiKeyStore();
 
 export const handler = httpRoute(async (event, { userId }) => {

@@ -48,9 +48,13 @@ export async function bundleReport(handler: string): Promise<BundleReport> {
   });
   const code = result.outputFiles[0]?.contents ?? new Uint8Array();
   const packages = new Set<string>();
-  for (const input of Object.keys(result.metafile.inputs)) {
-    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-    if (match?.[1]) packages.add(match[1]);
+  // What reaches the output: a module only reachable from code that tree shaking removed (a
+  // dynamic import in an unused factory) is in the graph but contributes no bytes.
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      if (match?.[1] && bytesInOutput > 0) packages.add(match[1]);
+    }
   }
   return {
     handler,

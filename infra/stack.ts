@@ -249,6 +249,12 @@ export class ChatHistoryStack extends Stack {
       responseHeaders: cors,
       templates: body('Request body is too large'),
     });
+    api.addGatewayResponse('Timeout', {
+      type: ResponseType.INTEGRATION_TIMEOUT,
+      statusCode: '504',
+      responseHeaders: cors,
+      templates: body('Endpoint request timed out'),
+    });
     api.addGatewayResponse('Default4xx', {
       type: ResponseType.DEFAULT_4XX,
       responseHeaders: cors,

@@ -1,6 +1,6 @@
 import { allowedModels, type ModelSettings } from './config.ts';
 import { fitContext } from './context.ts';
-import { BadRequestError } from './errors.ts';
+import { BadRequestError, GoneError } from './errors.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
 import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
@@ -11,23 +11,27 @@ import {
   ModelUnavailableError,
 } from './model.ts';
 import type { ApiKeyStore } from './store/api-keys.ts';
-import type { MessageStore, NewMessage, StoredMessage, TokenUsage } from './store/messages.ts';
+import { effectiveStatus } from './store/message-item.ts';
+import type { Exchange, MessageStore, StoredMessage } from './store/messages.ts';
+import type { ReplyRef, ReplyStore } from './store/replies.ts';
 import { contextWindow, MESSAGE_OVERHEAD_TOKENS, tokenCounter } from './tokens.ts';
+import {
+  AI_SENDER_ID,
+  BAD_KEY_MESSAGE,
+  ERROR_MODEL,
+  KEY_REJECTED_REPLY,
+  NO_KEY_MESSAGE,
+  REPLAY_GONE,
+  UPSTREAM_FAILED_REPLY,
+} from './wording.ts';
 
-/** The sender id of every AI message. */
-export const AI_SENDER_ID = 'ai-assistant';
-/** `ai_model` of a stored fallback reply written when the model call failed. */
-export const ERROR_MODEL = 'error';
-
-export const NO_KEY_MESSAGE = 'No API key found. Please add your OpenAI API key in settings.';
-export const BAD_KEY_MESSAGE = 'Invalid API key. Please update your API key in settings.';
-export const UPSTREAM_FAILED_REPLY =
-  "I'm sorry, I'm having trouble processing your request right now. Please try again later.";
-export const KEY_REJECTED_REPLY =
-  'Your API key was rejected by the AI provider, so I could not answer. Please update your API key in settings.';
+/** How long past its writer's last sign of life a reply is still taken as being written. */
+export const STALE_MARGIN_MS = 10_000;
+const TITLE_CHARS = 60;
 
 export interface ChatDeps {
   messages: MessageStore;
+  replies: ReplyStore;
   apiKeys: ApiKeyStore;
   vault: KeyVault;
   model: ChatModel;
@@ -45,20 +49,21 @@ export interface SendRequest {
   model?: string;
 }
 
-/** A user message stored and its model call prepared: what send and stream share. */
+/** An exchange begun and its model call prepared: what send and stream share. */
 export interface PreparedTurn {
   userId: string;
   roomId: string;
   user: StoredMessage;
+  /** The reply, stored empty and `streaming` before the model is called. */
+  ai: StoredMessage;
   apiKey: string;
   model: string;
   messages: ChatTurn[];
+  /** Epoch ms by which the reply must be stored. */
+  deadline: number;
 }
 
-export interface Exchange {
-  user: StoredMessage;
-  ai: StoredMessage;
-}
+export type { Exchange } from './store/messages.ts';
 
 /** The model a request asked for, if the deployment allows it: 400 otherwise. */
 export function chooseModel(settings: ModelSettings, requested: string | undefined): string {
@@ -72,70 +77,76 @@ export function chooseModel(settings: ModelSettings, requested: string | undefin
 
 /**
  * Everything before the model call: check the key and the user's limits (429 with nothing
- * stored), store the user's message, and build the context that fits the token budget.
+ * stored), store the question and an empty reply in their places, and build the context that
+ * fits the token budget. `deadline` (epoch ms) is when the reply must be stored by.
  */
-export async function prepareTurn(deps: ChatDeps, request: SendRequest): Promise<PreparedTurn> {
+export async function prepareTurn(
+  deps: ChatDeps,
+  request: SendRequest,
+  deadline: number,
+): Promise<PreparedTurn> {
   const { userId, roomId, content } = request;
   const model = chooseModel(deps.settings, request.model);
   const apiKey = await resolveApiKey(deps, userId);
   await deps.limits.admit(userId);
-  const user = await deps.messages.append(userId, roomId, {
-    senderId: userId,
-    content,
-    messageType: 'user',
+  const started = await deps.messages.beginExchange(userId, roomId, {
+    user: { senderId: userId, content },
+    reply: {
+      senderId: AI_SENDER_ID,
+      aiModel: model,
+      staleAfter: staleAfter(deps.settings, deadline, 'first'),
+    },
+    title: titleFrom(content),
   });
-  const earlier = await fitContext(deps.messages, userId, user, {
+  const earlier = await fitContext(deps.messages, userId, started, {
     budget: contextBudget(deps.settings, model),
     maxMessages: deps.settings.CONTEXT_MAX_MESSAGES,
     counter: () => tokenCounter(model),
-    skip: (message) => message.aiModel === ERROR_MODEL,
+    skip: (message) => !sentAsContext(message),
   });
   const messages: ChatTurn[] = [
     { role: 'system', content: deps.settings.SYSTEM_PROMPT },
     ...earlier.map(toTurn),
     { role: 'user', content },
   ];
-  return { userId, roomId, user, apiKey, model, messages };
-}
-
-/** Stores the AI's reply and counts its tokens against the user's daily limit. */
-export async function storeReply(
-  deps: ChatDeps,
-  turn: PreparedTurn,
-  reply: Omit<NewMessage, 'senderId' | 'messageType'>,
-): Promise<StoredMessage> {
-  const ai = await deps.messages.append(turn.userId, turn.roomId, {
-    ...reply,
-    senderId: AI_SENDER_ID,
-    messageType: 'ai',
-  });
-  await countUsage(deps, turn.userId, reply.usage);
-  return ai;
+  return { userId, roomId, user: started.user, ai: started.ai, apiKey, model, messages, deadline };
 }
 
 /**
- * The seed's send: store the user's message, ask the model with the conversation as context,
- * store the reply (or a fallback reply when the model fails) and return both.
+ * When a reply's writer counts as dead if it has not saved again: its patience for the model
+ * (before the first piece, or between pieces) plus a save interval and a margin, and never
+ * later than its deadline plus the margin.
  */
-export async function sendMessage(deps: ChatDeps, request: SendRequest): Promise<Exchange> {
-  const turn = await prepareTurn(deps, request);
-  try {
-    const completion = await deps.model.complete(turn);
-    const ai = await storeReply(deps, turn, {
-      content: completion.content,
-      aiModel: completion.model,
-      usage: completion.usage,
-    });
-    return { user: turn.user, ai };
-  } catch (error) {
-    if (!isModelError(error)) throw error;
-    logModelFailure(error);
-    const ai = await storeReply(deps, turn, {
-      content: fallbackReply(error),
-      aiModel: ERROR_MODEL,
-    });
-    return { user: turn.user, ai };
-  }
+export function staleAfter(
+  settings: ModelSettings,
+  deadline: number,
+  wait: 'first' | 'next',
+  now = Date.now(),
+): number {
+  const patience =
+    wait === 'first' ? settings.STREAM_FIRST_TOKEN_TIMEOUT_MS : settings.STREAM_IDLE_TIMEOUT_MS;
+  return Math.min(now + patience + settings.STREAM_FLUSH_MS, deadline) + STALE_MARGIN_MS;
+}
+
+/**
+ * What the model is shown of earlier messages: questions, and replies that said something
+ * (complete, stopped, or cut short by a failure). Replies still being written, empty ones and
+ * stored fallback apologies are left out.
+ */
+export function sentAsContext(message: StoredMessage): boolean {
+  if (message.messageType === 'user') return true;
+  const status = effectiveStatus(message);
+  return status !== 'streaming' && message.aiModel !== ERROR_MODEL && message.content.length > 0;
+}
+
+/** A conversation's default title: its first message, cut at a word boundary near 60 characters. */
+export function titleFrom(content: string): string {
+  const text = content.replace(/\s+/g, ' ').trim();
+  const chars = [...text];
+  if (chars.length <= TITLE_CHARS) return text;
+  const cut = chars.slice(0, TITLE_CHARS + 1).join('');
+  const space = cut.lastIndexOf(' ');
+  return `${(space > TITLE_CHARS / 2 ? cut.slice(0, space) : chars.slice(0, TITLE_CHARS).join('')).trimEnd()}…`;
 }
 
 /** What the user is told when the model fails. */
@@ -157,18 +168,46 @@ export function logModelFailure(error: unknown) {
   });
 }
 
+/** Where a prepared turn's reply is. */
+export const replyRef = (turn: PreparedTurn): ReplyRef => ({
+  id: turn.ai.id,
+  roomId: turn.roomId,
+  seq: turn.ai.seq,
+});
+
+/** What an idempotency record keeps of an exchange: where it is, never its text. */
+export interface ExchangeRecord extends Record<string, unknown> {
+  room_id: string;
+  user_seq: number;
+  ai_seq: number;
+}
+
+export const exchangeRecord = (turn: PreparedTurn): ExchangeRecord => ({
+  room_id: turn.roomId,
+  user_seq: turn.user.seq,
+  ai_seq: turn.ai.seq,
+});
+
+/**
+ * The exchange an idempotency record names, read afresh (so a replay never shows text that was
+ * cleared): 410 once its messages were cleared or deleted.
+ */
+export async function replayExchange(
+  deps: Pick<ChatDeps, 'messages'>,
+  userId: string,
+  record: Record<string, unknown>,
+): Promise<Exchange> {
+  const { room_id, user_seq, ai_seq } = record as ExchangeRecord;
+  const exchange = await deps.messages.exchange(userId, room_id, { user: user_seq, ai: ai_seq });
+  if (!exchange) throw new GoneError(REPLAY_GONE);
+  return exchange;
+}
+
 /** CONTEXT_TOKEN_BUDGET, or the model's window less the reply's room and the system prompt. */
 function contextBudget(settings: ModelSettings, model: string): number {
   if (settings.CONTEXT_TOKEN_BUDGET) return settings.CONTEXT_TOKEN_BUDGET;
   const system = Buffer.byteLength(settings.SYSTEM_PROMPT, 'utf8') + MESSAGE_OVERHEAD_TOKENS;
   return Math.max(1, contextWindow(model) - settings.OPENAI_MAX_TOKENS - system);
-}
-
-async function countUsage(deps: ChatDeps, userId: string, usage: TokenUsage | undefined) {
-  if (!usage) return;
-  await deps.limits.recordTokens(userId, usage.totalTokens).catch((error: Error) => {
-    logger.warn('could not record token usage', { error: { name: error.name } });
-  });
 }
 
 /** The user's own key, else the server-wide fallback when one is configured. */

@@ -80,6 +80,17 @@ const modelSchema = z.object({
   DAILY_TOKEN_LIMIT: int(0, 0, 1_000_000_000),
   /** Seconds a send may run (the function's timeout): how long an idempotency claim holds. */
   SEND_TIMEOUT_SECONDS: int(30, 1, 900),
+  /** How often a reply's text so far is saved while it is written (and a stop is noticed). */
+  STREAM_FLUSH_MS: int(500, 50, 10_000),
+  /** A streamed reply fails when the model sends nothing for this long after the call... */
+  STREAM_FIRST_TOKEN_TIMEOUT_MS: int(60_000, 1_000, 600_000),
+  /** ...or between two pieces once it has started. */
+  STREAM_IDLE_TIMEOUT_MS: int(30_000, 1_000, 600_000),
+});
+
+const followSchema = z.object({
+  /** How often a follower of a reply being written looks for new text. */
+  STREAM_POLL_MS: int(250, 50, 10_000),
 });
 
 const httpSchema = z.object({
@@ -98,6 +109,7 @@ export function allowedModels(settings: ModelSettings): string[] {
   return settings.ALLOWED_MODELS.length > 0 ? settings.ALLOWED_MODELS : [settings.OPENAI_MODEL];
 }
 export type HttpSettings = z.output<typeof httpSchema>;
+export type FollowSettings = z.output<typeof followSchema>;
 
 function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
   const result = schema.safeParse(env);
@@ -125,3 +137,5 @@ export const vaultSettings = section(vaultSchema);
 export const modelSettings = section(modelSchema);
 /** Request limits and CORS. */
 export const httpSettings = section(httpSchema);
+/** Following replies as they are written (the resume route). */
+export const followSettings = section(followSchema);

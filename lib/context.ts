@@ -1,4 +1,4 @@
-import type { MessageStore, StoredMessage } from './store/messages.ts';
+import type { MessageStore, StartedExchange, StoredMessage } from './store/messages.ts';
 import { MESSAGE_OVERHEAD_TOKENS, type TokenCounter } from './tokens.ts';
 
 export interface FitOptions {
@@ -26,9 +26,10 @@ const MAX_CHUNK = 128;
 export async function fitContext(
   store: MessageStore,
   userId: string,
-  newest: StoredMessage,
+  exchange: Pick<StartedExchange, 'user' | 'base'>,
   options: FitOptions,
 ): Promise<StoredMessage[]> {
+  const newest = exchange.user;
   let counter: TokenCounter | undefined;
   const cost = (message: StoredMessage) =>
     (counter ? counter(message.content) : Buffer.byteLength(message.content, 'utf8')) +
@@ -39,7 +40,15 @@ export async function fitContext(
   let before = newest.seq;
   let chunk = FIRST_CHUNK;
   for (;;) {
-    const earlier = await store.recent(userId, newest.roomId, before, chunk);
+    // The newest messages may have been written a moment ago: read them strongly consistent.
+    // Older ones were written at least a few exchanges ago, so an eventually consistent read
+    // (half the price) sees them.
+    const earlier = await store.recent(userId, newest.roomId, {
+      after: exchange.base,
+      before,
+      count: chunk,
+      consistent: before === newest.seq,
+    });
     for (const message of [...earlier].reverse()) {
       if (options.skip(message)) continue;
       let price = cost(message);

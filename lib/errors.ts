@@ -4,8 +4,8 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
   | 'CONFLICT'
+  | 'GONE'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNPROCESSABLE'
   | 'TOO_MANY_REQUESTS'
@@ -51,6 +51,22 @@ export class PayloadTooLargeError extends AppError {
   constructor(message: string, options?: ErrorOptions) {
     super('PAYLOAD_TOO_LARGE', message, options);
     this.name = 'PayloadTooLargeError';
+  }
+}
+
+/** Nothing of this id belongs to the caller (another user's ids are not found either). */
+export class NotFoundError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NOT_FOUND', message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** What the request names existed but was deleted (a replayed send whose messages were cleared). */
+export class GoneError extends AppError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('GONE', message, options);
+    this.name = 'GoneError';
   }
 }
 

@@ -1,33 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { BadRequestError, ConflictError, UnprocessableError } from './errors.ts';
-import { isConditionFailure } from './store/conditions.ts';
-import { keys } from './table.ts';
+import { BadRequestError } from './errors.ts';
+import { logger } from './logger.ts';
+import type { IdempotencyStore, StoredResult } from './store/idempotency.ts';
 
-/** How long a key is remembered. */
-export const IDEMPOTENCY_TTL_SECONDS = 3600;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
-/** What the first request with a key produced, replayed to its repeats. */
-export type StoredResult = Record<string, unknown>;
-
-export type Claim = { kind: 'claimed' } | { kind: 'replay'; result: StoredResult };
-
-/** Remembers the result of a request by the client's `Idempotency-Key`. */
-export interface IdempotencyStore {
-  /** Claims the key for this request, or returns the first result for a repeat. */
-  claim(userId: string, key: string, fingerprint: string): Promise<Claim>;
-  /** Records the result of a claimed request. */
-  complete(userId: string, key: string, result: StoredResult): Promise<void>;
-  /** Forgets a claim whose request failed, so that a retry runs again. */
-  release(userId: string, key: string): Promise<void>;
-}
 
 /** Checks an `Idempotency-Key` header: 1-255 printable ASCII characters, or absent. */
 export function idempotencyKey(header: string | undefined): string | undefined {
@@ -43,105 +19,58 @@ export function fingerprint(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
 }
 
-export interface DynamoIdempotencyStoreOptions {
-  client: DynamoDBDocumentClient;
-  tableName: string;
-  /** How long an unfinished claim blocks repeats before another may take over: the function's timeout. */
-  lockSeconds: number;
+/** Work begun: its first answer now, and what a repeat should get back once it is done. */
+export interface Started<T> {
+  value: T;
+  /** Settles with the record a repeat replays from; rejects when the work failed. */
+  finished: Promise<StoredResult>;
 }
 
-/**
- * Records in the user's own partition (`IDEM#{key}`), expired by TTL after an hour. (Powertools'
- * idempotency utility keeps every record of a function under one static partition key when the
- * table has a sort key, and cannot replay a streamed response; this keeps both per user.)
- */
-export class DynamoIdempotencyStore implements IdempotencyStore {
-  readonly #db: DynamoDBDocumentClient;
-  readonly #table: string;
-  readonly #lockSeconds: number;
-
-  constructor({ client, tableName, lockSeconds }: DynamoIdempotencyStoreOptions) {
-    this.#db = client;
-    this.#table = tableName;
-    this.#lockSeconds = lockSeconds;
-  }
-
-  async claim(userId: string, key: string, print: string): Promise<Claim> {
-    const now = Math.floor(Date.now() / 1000);
-    try {
-      await this.#db.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            ...this.#key(userId, key),
-            fingerprint: print,
-            status: 'in_progress',
-            locked_until: now + this.#lockSeconds,
-            expires_at: now + IDEMPOTENCY_TTL_SECONDS,
-          },
-          ConditionExpression:
-            'attribute_not_exists(sk) OR expires_at < :now OR (#status = :open AND locked_until < :now)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':now': now, ':open': 'in_progress' },
-        }),
-      );
-      return { kind: 'claimed' };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+export type IdempotentOutcome<T> =
+  | {
+      kind: 'ran';
+      value: T;
+      /** Settles once the key is settled: keep the function alive until then. */
+      background: Promise<void>;
     }
-    const { Item } = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: this.#key(userId, key), ConsistentRead: true }),
-    );
-    if (Item?.fingerprint !== print) {
-      throw new UnprocessableError('Idempotency-Key was already used with a different request');
-    }
-    if (Item.status !== 'completed') {
-      throw new ConflictError('A request with this Idempotency-Key is still in progress');
-    }
-    return { kind: 'replay', result: JSON.parse(Item.result as string) };
-  }
-
-  async complete(userId: string, key: string, result: StoredResult): Promise<void> {
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: this.#key(userId, key),
-        UpdateExpression: 'SET #status = :done, #result = :result REMOVE locked_until',
-        ExpressionAttributeNames: { '#status': 'status', '#result': 'result' },
-        ExpressionAttributeValues: { ':done': 'completed', ':result': JSON.stringify(result) },
-      }),
-    );
-  }
-
-  async release(userId: string, key: string): Promise<void> {
-    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: this.#key(userId, key) }));
-  }
-
-  #key(userId: string, key: string) {
-    return { pk: keys.user(userId), sk: `IDEM#${key}` };
-  }
-}
+  | { kind: 'replay'; record: StoredResult };
 
 /**
- * Runs `run` once per idempotency key: a repeat with the same key and the same `request` gets
- * the first result (and `replayed: true`) without running again; without a key it just runs.
+ * Runs `start` once per idempotency key: a repeat with the same key and the same `request`
+ * gets the first run's record back instead of running again (409 while the first still runs,
+ * 422 with a different request). A run that fails to start, or whose work fails, releases the
+ * key so a retry runs again. Without a key it just runs.
  */
-export async function idempotent<T extends StoredResult>(
+export async function idempotent<T>(
   store: IdempotencyStore,
   userId: string,
   key: string | undefined,
   request: unknown,
-  run: () => Promise<T>,
-): Promise<{ result: T; replayed: boolean }> {
-  if (!key) return { result: await run(), replayed: false };
+  start: () => Promise<Started<T>>,
+): Promise<IdempotentOutcome<T>> {
+  if (!key) {
+    const { value, finished } = await start();
+    return { kind: 'ran', value, background: finished.then(noop, noop) };
+  }
   const claim = await store.claim(userId, key, fingerprint(request));
-  if (claim.kind === 'replay') return { result: claim.result as T, replayed: true };
+  if (claim.kind === 'replay') return { kind: 'replay', record: claim.result };
+  let started: Started<T>;
   try {
-    const result = await run();
-    await store.complete(userId, key, result);
-    return { result, replayed: false };
+    started = await start();
   } catch (error) {
-    await store.release(userId, key).catch(() => undefined);
+    await store.release(userId, key).catch(noop);
     throw error;
   }
+  const background = started.finished
+    .then(
+      (record) => store.complete(userId, key, record),
+      () => store.release(userId, key),
+    )
+    .catch((error: Error) => {
+      // The key then stays claimed until its lock expires: repeats get 409, never a rerun.
+      logger.warn('could not settle the idempotency key', { error: { name: error.name } });
+    });
+  return { kind: 'ran', value: started.value, background };
 }
+
+const noop = () => undefined;

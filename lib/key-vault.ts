@@ -77,4 +77,4 @@ export class KmsKeyVault implements KeyVault {
 
 /** The production vault: the container's KMS client and the configured key. */
 export const kmsKeyVault = () =>
-  new KmsKeyVault({ client: kms, keyId: vaultSettings().KMS_KEY_ID });
+  new KmsKeyVault({ client: kms(), keyId: vaultSettings().KMS_KEY_ID });

@@ -1,7 +1,13 @@
 import OpenAI from 'openai';
 import type { ModelSettings } from './config.ts';
 import { prefetchSecret } from './secrets.ts';
-import type { TokenUsage } from './store/messages.ts';
+
+/** Tokens a model call used, as the upstream reports them. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
 
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';
@@ -15,6 +21,8 @@ export interface ModelRequest {
   messages: ChatTurn[];
   /** For a stream: how long it may run in all. Default: the model's stream timeout. */
   deadlineMs?: number;
+  /** Aborts the call (its owner stopped the reply): the upstream connection is closed. */
+  signal?: AbortSignal;
 }
 
 export interface Completion {
@@ -68,6 +76,12 @@ export interface OpenAIChatModelOptions {
   streamTimeoutMs?: number;
 }
 
+/** A streamed call's own limits: how long until the first piece, and between pieces. */
+export interface StreamPatience {
+  firstTokenMs: number;
+  idleMs: number;
+}
+
 /**
  * Calls `/chat/completions` with the official client. One deadline (`OPENAI_TIMEOUT_MS`)
  * bounds a plain call and all its retries, so a send always answers inside the gateway's timeout.
@@ -88,7 +102,7 @@ export class OpenAIChatModel implements ChatModel {
         { model, messages, max_tokens: s.OPENAI_MAX_TOKENS, temperature: s.OPENAI_TEMPERATURE },
         { signal: AbortSignal.timeout(s.OPENAI_TIMEOUT_MS) },
       );
-      const content = response.choices[0]?.message?.content;
+      const content = textOf(response.choices[0]?.message?.content);
       if (!content) throw new ModelUnavailableError('The model returned an empty reply');
       return { content, model: response.model || model, usage: usageOf(response.usage) };
     } catch (error) {
@@ -96,12 +110,30 @@ export class OpenAIChatModel implements ChatModel {
     }
   }
 
-  async *stream({ apiKey, model, messages, deadlineMs }: ModelRequest): AsyncIterable<StreamEvent> {
+  async *stream({
+    apiKey,
+    model,
+    messages,
+    deadlineMs,
+    signal,
+  }: ModelRequest): AsyncIterable<StreamEvent> {
     const s = this.#settings;
     const timeout = Math.min(deadlineMs ?? this.#streamTimeoutMs, this.#streamTimeoutMs);
+    // A model that accepts the call and then says nothing must not hold the reply for minutes.
+    const watchdog = new AbortController();
+    let silence: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const expect = (ms: number, why: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silence = why;
+        watchdog.abort();
+      }, ms);
+    };
     let answeredBy = model;
     let usage: TokenUsage | undefined;
     try {
+      expect(s.STREAM_FIRST_TOKEN_TIMEOUT_MS, 'The model did not start answering in time');
       const chunks = await this.#client(apiKey, timeout).chat.completions.create(
         {
           model,
@@ -111,16 +143,26 @@ export class OpenAIChatModel implements ChatModel {
           stream: true,
           stream_options: { include_usage: true },
         },
-        { signal: AbortSignal.timeout(timeout) },
+        {
+          signal: AbortSignal.any([
+            watchdog.signal,
+            AbortSignal.timeout(timeout),
+            ...(signal ? [signal] : []),
+          ]),
+        },
       );
       for await (const chunk of chunks) {
+        expect(s.STREAM_IDLE_TIMEOUT_MS, 'The model stopped answering');
         answeredBy = chunk.model || answeredBy;
         usage = usageOf(chunk.usage) ?? usage;
-        const content = chunk.choices[0]?.delta?.content;
+        const content = textOf(chunk.choices[0]?.delta?.content);
         if (content) yield { type: 'delta', content };
       }
     } catch (error) {
+      if (silence) throw new ModelUnavailableError(silence, { cause: error });
       throw classify(error);
+    } finally {
+      clearTimeout(timer);
     }
     yield { type: 'done', model: answeredBy, usage };
   }
@@ -134,6 +176,24 @@ export class OpenAIChatModel implements ChatModel {
       maxRetries: s.OPENAI_MAX_RETRIES,
     });
   }
+}
+
+/**
+ * The text of a message or delta: a string, or (some OpenAI-compatible servers) an array of
+ * parts whose text parts are joined. Anything else is a model failure, never stored.
+ */
+function textOf(content: unknown): string | undefined {
+  if (content === undefined || content === null || typeof content === 'string') {
+    return content ?? undefined;
+  }
+  if (Array.isArray(content)) {
+    return content
+      .map((part: { type?: unknown; text?: unknown }) =>
+        part?.type === 'text' && typeof part.text === 'string' ? part.text : '',
+      )
+      .join('');
+  }
+  throw new ModelUnavailableError('The model answered in a form this service cannot read');
 }
 
 function usageOf(usage: OpenAI.CompletionUsage | null | undefined): TokenUsage | undefined {

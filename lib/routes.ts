@@ -11,6 +11,7 @@ export type DynamoAction =
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
   | 'dynamodb:Query'
+  | 'dynamodb:BatchGetItem'
   | 'dynamodb:BatchWriteItem';
 
 export type KmsAction = 'kms:Encrypt' | 'kms:Decrypt';
@@ -39,11 +40,16 @@ export interface RouteSpec {
   timeoutSeconds: number;
 }
 
-/** Send, and stream too, use these on the table: the API key, the room counter, messages, limits, idempotency. */
+/**
+ * Send, and stream too, use these on the table: the API key and limits, the conversation's
+ * counter, the exchange's items (one batch), the reply's saves, context reads, idempotency.
+ */
 const SEND_ACTIONS: DynamoAction[] = [
   'dynamodb:GetItem',
   'dynamodb:UpdateItem',
   'dynamodb:PutItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:Query',
   'dynamodb:DeleteItem',
 ];
@@ -74,6 +80,29 @@ export const routes: readonly RouteSpec[] = [
   },
   {
     method: 'GET',
+    path: '/api/chat/ai/stream/{messageId}',
+    handler: 'follow-reply',
+    auth: true,
+    // The reply's pointer, then the conversation and the message together, polled.
+    dynamodb: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+    kms: [],
+    model: false,
+    stream: true,
+    // Follows a reply for up to this long (less a margin), then asks the client to reconnect.
+    timeoutSeconds: 300,
+  },
+  {
+    method: 'POST',
+    path: '/api/chat/ai/stream/{messageId}/stop',
+    handler: 'stop-reply',
+    auth: true,
+    dynamodb: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+    kms: [],
+    model: false,
+    timeoutSeconds: 10,
+  },
+  {
+    method: 'GET',
     path: '/api/chat/ai/history/{userId}',
     handler: 'get-history',
     auth: true,
@@ -87,12 +116,7 @@ export const routes: readonly RouteSpec[] = [
     path: '/api/chat/ai/history/{userId}',
     handler: 'clear-history',
     auth: true,
-    dynamodb: [
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:UpdateItem',
-    ],
+    dynamodb: ['dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
     kms: [],
     model: false,
     timeoutSeconds: 10,
@@ -152,4 +176,9 @@ export const routes: readonly RouteSpec[] = [
 ];
 
 /** Headers a browser may send; the CDK preflight and the local server both allow these. */
-export const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key'];
+export const CORS_ALLOW_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Idempotency-Key',
+  'Last-Event-ID',
+];

@@ -84,6 +84,22 @@ export const clearQuerySchema = z.object({
   room_id: roomIdSchema.optional(),
 });
 
+/** A message id in a path: a ULID, or at least something that could be one (else 404). */
+export const MESSAGE_ID = /^[0-9A-Za-z]{1,64}$/;
+
+const offsetSchema = z
+  .string()
+  .regex(/^\d{1,9}$/, 'offset must be a non-negative integer (characters already received)')
+  .transform(Number);
+
+/** `GET /api/chat/ai/stream/{messageId}`: `offset`, or the standard `Last-Event-ID` header. */
+export const followQuerySchema = z.object({
+  offset: offsetSchema.optional(),
+});
+
+/** `Last-Event-ID`: the `id` of the last event received, which is an offset. */
+export const lastEventIdSchema = offsetSchema.optional();
+
 /** `PUT /api/chat/ai/api-key`. */
 export const apiKeyBodySchema = z.object({
   api_key: z

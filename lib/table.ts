@@ -2,9 +2,11 @@
  * The single table's shape, shared by the CDK stack and the local stack so they cannot drift.
  *
  * Items (pk is always the user, so no key a client chooses can reach another user's data):
- * - `USER#{userId}` / `ROOM#{room}`: a conversation's counters: `seq` (last sequence number
- *   handed out), `base` (the `seq` at the last clear), `message_count`.
+ * - `USER#{userId}` / `ROOM#{room}`: a conversation: `seq` (last sequence number handed out),
+ *   `base` (the `seq` at the last clear: messages up to it are hidden), `message_count`.
  * - `USER#{userId}` / `MSG#{room}#{seq, 15 digits}`: one message.
+ * - `USER#{userId}` / `REPLY#{messageId}`: where an AI message is (room and seq), so a reply can
+ *   be followed or stopped by its id alone.
  * - `USER#{userId}` / `APIKEY`: the user's KMS-encrypted API key.
  * - `USER#{userId}` / `LIMIT#...`: rate-limit counters (expire by TTL).
  * - `USER#{userId}` / `IDEM#{key}`: idempotency records (expire by TTL).
@@ -30,5 +32,7 @@ export const keys = {
   messagePrefix: (roomId: string) => `MSG#${encodeURIComponent(roomId)}#`,
   message: (roomId: string, seq: number) =>
     `${keys.messagePrefix(roomId)}${String(seq).padStart(SEQ_DIGITS, '0')}`,
+  reply: (messageId: string) => `REPLY#${messageId}`,
   apiKey: () => 'APIKEY',
+  idempotency: (key: string) => `IDEM#${key}`,
 };

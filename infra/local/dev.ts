@@ -35,8 +35,9 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
+  const inMemory = env.DYNAMODB_IN_MEMORY === 'true';
   const db = await startDynamoDbLocal({
-    dataDir: join(dataDir, 'dynamodb'),
+    dataDir: inMemory ? undefined : join(dataDir, 'dynamodb'),
     ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
   });
   stops.push(db.stop);
@@ -72,7 +73,9 @@ try {
   });
   stops.push(http.close);
 
-  say(`DynamoDB Local: ${db.endpoint} (data in ${join(dataDir, 'dynamodb')})`);
+  say(
+    `DynamoDB Local: ${db.endpoint} (${inMemory ? 'in memory' : `data in ${join(dataDir, 'dynamodb')}`})`,
+  );
   say(`KMS (local): ${kms.endpoint}, key ${env.KMS_KEY_ID}`);
   if (devSecret)
     say(`JWT: HS256 with the dev secret "${DEV_JWT_SECRET}"; npm run token -- <userId>`);

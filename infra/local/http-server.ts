@@ -23,7 +23,7 @@ type StreamingProxyHandler = (
   context: Context,
 ) => Promise<void>;
 
-interface LoadedRoute {
+export interface LoadedRoute {
   spec: RouteSpec;
   handler: ProxyHandler;
   pattern: RegExp;
@@ -76,9 +76,7 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
   const server = createServer((req, res) => {
     const started = Date.now();
     serve(options, req, res)
-      .catch(() =>
-        send(res, { statusCode: 502, body: JSON.stringify({ message: 'Internal server error' }) }),
-      )
+      .catch(() => send(res, jsonError(502, 'Internal server error', {})))
       .finally(() =>
         options.log?.(
           `${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started}ms`,
@@ -131,7 +129,30 @@ async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res:
     await serveStream(route.handler as unknown as StreamingProxyHandler, event, route.spec, res);
     return;
   }
-  send(res, await route.handler(event, lambdaContext(route.spec)));
+  send(res, await withinTimeout(route.handler(event, lambdaContext(route.spec)), route.spec, cors));
+}
+
+/**
+ * A buffered answer, or API Gateway's 504 once the route's timeout passes (in AWS the function
+ * is stopped then; here it runs on, unanswered, so tests see what a client in AWS would).
+ */
+async function withinTimeout(
+  answer: Promise<APIGatewayProxyResult>,
+  spec: RouteSpec,
+  cors: Record<string, string>,
+): Promise<APIGatewayProxyResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<APIGatewayProxyResult>((done) => {
+    timer = setTimeout(
+      () => done(jsonError(504, 'Endpoint request timed out', cors)),
+      spec.timeoutSeconds * 1000,
+    );
+  });
+  try {
+    return await Promise.race([answer, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -159,8 +180,7 @@ async function serveStream(
     // The handler has already answered (or the client is gone); nothing more to send.
   } finally {
     res.removeListener('close', onClose);
-    if (!res.headersSent)
-      send(res, { statusCode: 502, body: JSON.stringify({ message: 'Internal server error' }) });
+    if (!res.headersSent) send(res, jsonError(502, 'Internal server error', {}));
     else res.end();
   }
 }

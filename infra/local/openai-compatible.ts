@@ -32,6 +32,16 @@ export type Responder = (
   request: CompletionRequest,
 ) => CompletionResult | Promise<CompletionResult>;
 
+/** What a streamed answer got to before its connection closed (for tests). */
+export interface StreamClosed {
+  request: CompletionRequest;
+  /** Pieces written before the connection closed. */
+  sent: string[];
+  /** The client closed it before the answer was complete. */
+  early: boolean;
+  at: number;
+}
+
 export interface OpenAICompatibleServer {
   /** Base URL for the openai client (`.../v1`). */
   baseUrl: string;
@@ -45,9 +55,10 @@ export interface OpenAICompatibleServer {
 export async function startOpenAICompatible(
   respond: Responder,
   port = 0,
+  onStreamClosed?: (closed: StreamClosed) => void,
 ): Promise<OpenAICompatibleServer> {
   const server = createServer((req, res) => {
-    handle(respond, req, res).catch(() => {
+    handle(respond, req, res, onStreamClosed).catch(() => {
       if (!res.headersSent) sendError(res, 500, 'responder failed');
       else res.destroy();
     });
@@ -57,7 +68,12 @@ export async function startOpenAICompatible(
   return { baseUrl: `http://127.0.0.1:${bound}/v1`, close: () => closeServer(server) };
 }
 
-async function handle(respond: Responder, req: IncomingMessage, res: ServerResponse) {
+async function handle(
+  respond: Responder,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onStreamClosed?: (closed: StreamClosed) => void,
+) {
   if (req.method !== 'POST' || !req.url?.startsWith('/v1/chat/completions')) {
     sendError(res, 404, `No route for ${req.method} ${req.url}`);
     return;
@@ -103,6 +119,15 @@ async function handle(respond: Responder, req: IncomingMessage, res: ServerRespo
     return;
   }
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+  const written: string[] = [];
+  res.once('close', () =>
+    onStreamClosed?.({
+      request: { ...body, apiKey },
+      sent: written,
+      early: !res.writableFinished,
+      at: Date.now(),
+    }),
+  );
   const event = (delta: Record<string, unknown>, finish: string | null, extra = {}) =>
     res.write(
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
@@ -111,6 +136,8 @@ async function handle(respond: Responder, req: IncomingMessage, res: ServerRespo
   let sent = 0;
   for (const piece of result.chunks ?? [result.content]) {
     if (result.chunkDelayMs) await sleep(result.chunkDelayMs);
+    // A client that hung up (a stopped reply) gets nothing more.
+    if (res.destroyed) return;
     if (sent === result.dropAfterChunks) {
       // Let what was written reach the client before the connection drops.
       await sleep(100);
@@ -118,6 +145,7 @@ async function handle(respond: Responder, req: IncomingMessage, res: ServerRespo
       return;
     }
     event({ content: piece }, null);
+    written.push(piece);
     sent += 1;
   }
   event({}, 'stop', { usage });

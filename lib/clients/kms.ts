@@ -1,4 +1,12 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 
-/** One KMS client per container; `AWS_ENDPOINT_URL_KMS` points it at the local KMS service. */
-export const kms = new KMSClient({ maxAttempts: 3 });
+let client: KMSClient | undefined;
+
+/**
+ * One KMS client per container, made on first use (so a bundle that never calls KMS carries
+ * none); `AWS_ENDPOINT_URL_KMS` points it at the local KMS service.
+ */
+export const kms = () => {
+  client ??= new KMSClient({ maxAttempts: 3 });
+  return client;
+};

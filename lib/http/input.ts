@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
-import { BadRequestError, ForbiddenError, PayloadTooLargeError } from '../errors.ts';
+import { BadRequestError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { followQuerySchema, lastEventIdSchema, MESSAGE_ID } from '../schemas.ts';
+import { header } from './middleware.ts';
 
 /** Parses and validates a JSON body: 413 when too large, 400 when malformed or invalid. */
 export function parseBody<T extends z.ZodType>(
@@ -43,4 +45,23 @@ export function parseQuery<T extends z.ZodType>(
 export function requireSelf(named: string | undefined, userId: string, message: string): string {
   if (named !== undefined && named !== userId) throw new ForbiddenError(message);
   return userId;
+}
+
+/** The `{messageId}` path parameter: 404 when it cannot be an id at all. */
+export function messageIdParam(event: APIGatewayProxyEvent): string {
+  const id = event.pathParameters?.messageId ?? '';
+  if (!MESSAGE_ID.test(id)) throw new NotFoundError('No such reply');
+  return id;
+}
+
+/**
+ * How much of a reply the client already has, in code points: `?offset=N`, or the
+ * `Last-Event-ID` a reconnecting EventSource sends (the query wins); 0 when neither.
+ */
+export function resumeOffset(event: APIGatewayProxyEvent): number {
+  const { offset } = parseQuery(event, followQuerySchema);
+  if (offset !== undefined) return offset;
+  const result = lastEventIdSchema.safeParse(header(event, 'last-event-id'));
+  if (!result.success) throw new BadRequestError('Last-Event-ID must be an offset this API sent');
+  return result.data ?? 0;
 }

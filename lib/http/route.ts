@@ -15,14 +15,15 @@ export type RouteLogic = (
   context: RouteContext,
 ) => Promise<APIGatewayProxyResult>;
 
-/** A streaming route answers with a stream body; `waitFor` keeps the function alive for work it started. */
-export type StreamingContext = RouteContext & { waitFor?: Promise<unknown> };
+/** A streaming route's answer: a stream body, and the work the function must finish before it ends. */
 export type StreamResult = Omit<APIGatewayProxyResult, 'body'> & {
   body: NodeJS.ReadableStream | string;
+  /** Kept alive past the answer (a reply still being stored after its client left). */
+  background?: Promise<unknown>;
 };
 export type StreamLogic = (
   event: APIGatewayProxyEvent,
-  context: StreamingContext,
+  context: RouteContext,
 ) => Promise<StreamResult>;
 
 type HttpHandler = MiddyfiedHandler<
@@ -49,14 +50,22 @@ export function httpRoute(logic: RouteLogic, options: RouteOptions = {}) {
 /**
  * The same stack for a Lambda response-streaming handler (API Gateway `STREAM` mode): errors
  * before the stream starts are ordinary JSON answers; once it starts, the body streams. The
- * function ends only after the work the logic registered in `context.waitFor` is done.
+ * function ends only after the logic's `background` work is done.
  */
 export function streamRoute(logic: StreamLogic, options: RouteOptions = {}) {
+  const background = new WeakMap<object, Promise<unknown>>();
+  const answer = async (event: APIGatewayProxyEvent, context: RouteContext) => {
+    // The background promise stays here: everything else in the result becomes the stream's
+    // HTTP prelude, which must hold only status and headers.
+    const { background: work, ...result } = await logic(event, context);
+    if (work) background.set(context, work);
+    return result;
+  };
   // The middlewares only read and set status and headers, which a stream result has too.
-  const handler = middy(logic as unknown as RouteLogic, {
+  const handler = middy(answer as unknown as RouteLogic, {
     executionMode: executionModeStreamifyResponse,
     requestEnd: async function awaitBackgroundWork(request) {
-      await (request.context as StreamingContext).waitFor;
+      await background.get(request.context);
     },
   });
   return withStack(handler, options);

@@ -1,8 +1,11 @@
-import type { Exchange } from '../chat.ts';
 import type { ApiKeyRecord } from '../store/api-keys.ts';
-import type { RoomSummary, StoredMessage } from '../store/messages.ts';
+import { effectiveStatus } from '../store/message-item.ts';
+import type { Exchange, RoomSummary, StoredMessage } from '../store/messages.ts';
 
-/** A message as the frontend reads it (the seed's fields, plus `room_id` and `ai_model`). */
+/**
+ * A message as the frontend reads it: the seed's fields, plus `room_id`, `status` (a reply whose
+ * writer died reads as `error`) and, for AI messages, `ai_model`, `usage` and `partial`.
+ */
 export function messageView(message: StoredMessage) {
   return {
     id: message.id,
@@ -12,6 +15,7 @@ export function messageView(message: StoredMessage) {
     message_type: message.messageType,
     created_at: message.createdAt,
     room_id: message.roomId,
+    status: effectiveStatus(message),
     ...(message.aiModel ? { ai_model: message.aiModel } : {}),
     ...(message.usage
       ? {
@@ -35,6 +39,7 @@ export function exchangeView({ user, ai }: Exchange) {
 export function roomView(room: RoomSummary) {
   return {
     room_id: room.roomId,
+    title: room.title,
     message_count: room.messageCount,
     last_message_at: room.lastMessageAt,
     last_message_preview: room.lastMessagePreview,

@@ -1,8 +1,8 @@
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -12,40 +12,37 @@ import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { BadRequestError, ServiceUnavailableError } from '../errors.ts';
 import { keys, TABLE } from '../table.ts';
 import { isConditionFailure } from './conditions.ts';
+import { fromItem, type MessageItem, type StoredMessage, toItem } from './message-item.ts';
+import { type Order, pageEdge, pageRange, type Visible } from './page-range.ts';
+import { backoff, deleteItems, type ItemKey } from './purge.ts';
 
-export type MessageType = 'user' | 'ai';
+export type { MessageStatus, MessageType, StoredMessage } from './message-item.ts';
+export type { Order } from './page-range.ts';
 
-/** A message as the caller hands it in. */
-export interface NewMessage {
-  senderId: string;
-  content: string;
-  messageType: MessageType;
-  /** The model that wrote an AI message, or `error` for a stored fallback reply. */
-  aiModel?: string;
-  /** Token usage the upstream reported for an AI message. */
-  usage?: TokenUsage;
-  /** An AI reply cut short by an upstream failure mid-stream. */
-  partial?: boolean;
+/** What a send hands in: the question, and the reply about to be written. */
+export interface ExchangeStart {
+  user: { senderId: string; content: string };
+  reply: {
+    senderId: string;
+    /** The model the reply is asked of. */
+    aiModel: string;
+    /** Epoch ms after which the reply counts as dead if its writer has not saved again. */
+    staleAfter: number;
+  };
+  /** Becomes the conversation's title if it has none (taken from its first message). */
+  title: string;
 }
 
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
+/** A question and its reply, adjacent in their conversation. */
+export interface Exchange {
+  user: StoredMessage;
+  ai: StoredMessage;
 }
 
-/** A message as stored: with its id, its place in the conversation and its time. */
-export interface StoredMessage extends NewMessage {
-  /** A ULID: unique even for messages written in the same millisecond. */
-  id: string;
-  roomId: string;
-  /** Position in the conversation, 1-based, never reused; gives a stable order. */
-  seq: number;
-  /** ISO 8601. */
-  createdAt: string;
+export interface StartedExchange extends Exchange {
+  /** The conversation's `base` when the exchange began: earlier context lies above it. */
+  base: number;
 }
-
-export type Order = 'asc' | 'desc';
 
 export interface PageRequest {
   /** 1-based; ignored when `cursor` is given. */
@@ -69,6 +66,7 @@ export interface HistoryPage {
 /** A conversation as the rooms list shows it. */
 export interface RoomSummary {
   roomId: string;
+  title: string;
   messageCount: number;
   lastMessageAt: string;
   lastMessagePreview: string;
@@ -79,69 +77,84 @@ export interface RoomsPage {
   nextCursor: string | null;
 }
 
+export interface RecentRequest {
+  /** Only messages above this sequence number (the conversation's `base`). */
+  after: number;
+  /** Only messages below this sequence number. */
+  before: number;
+  count: number;
+  /** Strongly consistent: for the newest messages, which may have been written just now. */
+  consistent: boolean;
+}
+
+export interface ClearResult {
+  /** How many visible messages the clear removed from the conversation. */
+  deleted: number;
+  /** Whether every cleared item is gone from the table too (else a later clear finishes). */
+  purged: boolean;
+}
+
 /** Where a user's conversations live. Every method stays inside `userId`'s own partition. */
 export interface MessageStore {
-  /** Stores a message at the end of a conversation. */
-  append(userId: string, roomId: string, message: NewMessage): Promise<StoredMessage>;
-  /** Up to `count` messages just before `beforeSeq`, oldest first. */
-  recent(
-    userId: string,
-    roomId: string,
-    beforeSeq: number,
-    count: number,
-  ): Promise<StoredMessage[]>;
+  /**
+   * Takes the next two places in a conversation and stores the question in the first and an
+   * empty reply (`streaming`) in the second: the reply exists from the moment the model is asked.
+   */
+  beginExchange(userId: string, roomId: string, start: ExchangeStart): Promise<StartedExchange>;
+  /** Up to `count` of the newest messages in (after, before), oldest first. */
+  recent(userId: string, roomId: string, request: RecentRequest): Promise<StoredMessage[]>;
   /** One page of a conversation, by page number or by cursor. */
   page(userId: string, roomId: string, request: PageRequest): Promise<HistoryPage>;
+  /** An exchange by its places, if it is still there and not cleared. */
+  exchange(
+    userId: string,
+    roomId: string,
+    seqs: { user: number; ai: number },
+  ): Promise<Exchange | undefined>;
   /** The user's non-empty conversations, most recent activity first. */
   rooms(userId: string, limit: number, cursor?: string): Promise<RoomsPage>;
-  /** Deletes a conversation's messages and returns how many were deleted. */
-  clear(userId: string, roomId: string): Promise<number>;
+  /**
+   * Empties a conversation at once (history and count move together, in one conditional
+   * write), then deletes the hidden items while `timeLeftMs()` allows.
+   */
+  clear(userId: string, roomId: string, timeLeftMs: () => number): Promise<ClearResult>;
 }
 
 interface RoomItem {
+  room_id: string;
   seq: number;
   base?: number;
   message_count: number;
-}
-
-interface MessageItem {
-  id: string;
-  room_id: string;
-  seq: number;
-  sender_id: string;
-  content: string;
-  message_type: MessageType;
-  ai_model?: string;
-  usage?: TokenUsage;
-  partial?: boolean;
-  created_at: string;
+  auto_title?: string;
+  title?: string;
+  last_message_at?: string;
+  last_message_preview?: string;
 }
 
 const PREVIEW_CHARS = 120;
+const busy = () => new ServiceUnavailableError('The database is busy; try again');
+/** Keys read per purge step: enough to keep the batches busy, few enough to stop in time. */
+const PURGE_PAGE = 250;
+/** Time kept back for the last purge step and the answer. */
+const PURGE_MARGIN_MS = 1_500;
+const WRITE_ATTEMPTS = 5;
 
 const historyCursor = z.object({ o: z.enum(['asc', 'desc']), s: z.number().int().nonnegative() });
-const roomsCursor = z.object({ sk: z.string().startsWith('ROOM#'), a: z.string() });
-
-/** DynamoDB's BatchWriteItem takes at most 25 requests. */
-const BATCH_SIZE = 25;
-const BATCH_ATTEMPTS = 8;
+const roomsCursor = z.object({ sk: z.string().startsWith('ROOM#'), a: z.string().min(1) });
 
 export interface DynamoMessageStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
-  /** Waits between retries of unprocessed deletes. Default: exponential backoff from 50 ms. */
+  /** Waits between retries of unprocessed batch writes. Default: exponential backoff from 50 ms. */
   sleep?: (attempt: number) => Promise<void>;
 }
 
-const backoff = (attempt: number) =>
-  new Promise<void>((resolve) =>
-    setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt * Math.random())),
-  );
-
 /**
- * Messages keyed by user and a per-conversation sequence number: the counter item hands out
- * sequence numbers atomically, so concurrent writes never collide, and page N is a key range
- * (reads proportional to the page, not to N). The count is kept, not counted.
+ * Messages keyed by user and a per-conversation sequence number: the conversation item hands
+ * out sequence numbers atomically, two per exchange, so concurrent sends never collide and a
+ * question and its reply stay adjacent; page N is a key range (reads proportional to the page,
+ * not to N). The count is kept, not counted. Everything at or below `base` is cleared: never
+ * shown, counted or sent as context, and deleted as soon as time allows.
  */
 export class DynamoMessageStore implements MessageStore {
   readonly #db: DynamoDBDocumentClient;
@@ -155,51 +168,121 @@ export class DynamoMessageStore implements MessageStore {
     this.#sleep = sleep;
   }
 
-  async append(userId: string, roomId: string, message: NewMessage): Promise<StoredMessage> {
+  async beginExchange(userId: string, roomId: string, start: ExchangeStart) {
     const pk = keys.user(userId);
-    const now = new Date().toISOString();
-    const { Attributes } = await this.#db.send(
+    const then = new Date().toISOString();
+    const { Attributes = {} } = await this.#db.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: { pk, sk: keys.room(roomId) },
         UpdateExpression:
-          'ADD #seq :one, message_count :one SET room_id = :room, updated_at = :now, ' +
+          'ADD #seq :two, message_count :two SET room_id = :room, updated_at = :now, ' +
           'created_at = if_not_exists(created_at, :now), last_message_at = :now, ' +
-          'last_message_preview = :preview, #activity = :activity',
+          'last_message_preview = :preview, #activity = :activity, ' +
+          'auto_title = if_not_exists(auto_title, :title)',
         ExpressionAttributeNames: { '#seq': 'seq', '#activity': TABLE.roomsIndex.sortKey },
         ExpressionAttributeValues: {
-          ':one': 1,
+          ':two': 2,
           ':room': roomId,
-          ':now': now,
-          ':preview': [...message.content].slice(0, PREVIEW_CHARS).join(''),
-          ':activity': `${now}#${encodeURIComponent(roomId)}`,
+          ':now': then,
+          ':preview': [...start.user.content].slice(0, PREVIEW_CHARS).join(''),
+          ':activity': `${then}#${encodeURIComponent(roomId)}`,
+          ':title': start.title,
         },
-        ReturnValues: 'UPDATED_NEW',
+        ReturnValues: 'ALL_NEW',
       }),
     );
-    const seq = Number(Attributes?.seq);
-    // Stamped after the sequence number is handed out, so time order follows sequence order
-    // as closely as clocks allow.
-    const createdAt = new Date().toISOString();
-    const stored: StoredMessage = { ...message, id: this.#nextId(), roomId, seq, createdAt };
+    const seq = Number(Attributes.seq);
+    const base = Number(Attributes.base ?? 0);
+    // Stamped after the places are handed out, so time order follows sequence order as
+    // closely as clocks allow.
+    const now = new Date().toISOString();
+    const user: StoredMessage = {
+      id: this.#nextId(),
+      roomId,
+      seq: seq - 1,
+      senderId: start.user.senderId,
+      content: start.user.content,
+      messageType: 'user',
+      status: 'complete',
+      createdAt: now,
+      updatedAt: now,
+    };
+    const ai: StoredMessage = {
+      id: this.#nextId(),
+      roomId,
+      seq,
+      senderId: start.reply.senderId,
+      content: '',
+      messageType: 'ai',
+      status: 'streaming',
+      aiModel: start.reply.aiModel,
+      createdAt: now,
+      updatedAt: now,
+      staleAfter: start.reply.staleAfter,
+    };
+    const items = [
+      { pk, sk: keys.message(roomId, user.seq), ...toItem(user) },
+      { pk, sk: keys.message(roomId, ai.seq), ...toItem(ai) },
+      { pk, sk: keys.reply(ai.id), room_id: roomId, seq: ai.seq },
+    ];
     try {
-      await this.#db.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: { pk, sk: keys.message(roomId, seq), ...toItem(stored) },
-          ConditionExpression: 'attribute_not_exists(sk)',
-        }),
-      );
+      await this.#putAll(items);
     } catch (error) {
-      await this.#adjustCount(pk, roomId, -1).catch(() => undefined);
+      await this.#giveBack(pk, roomId, user.seq).catch(() => undefined);
       throw error;
     }
-    return stored;
+    return { user, ai, base };
   }
 
-  async recent(userId: string, roomId: string, beforeSeq: number, count: number) {
-    if (count <= 0 || beforeSeq <= 1) return [];
-    const items = await this.#range(userId, roomId, 0, beforeSeq - 1, false, count);
+  /** One BatchWriteItem (the places are unique, so no write can overwrite another message). */
+  async #putAll(items: Record<string, unknown>[]) {
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      if (attempt > 0) await this.#sleep(attempt);
+      const { UnprocessedItems } = await this.#db.send(
+        new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }),
+      );
+      pending = (UnprocessedItems?.[this.#table] ?? []) as typeof pending;
+      if (pending.length === 0) return;
+    }
+    throw busy();
+  }
+
+  /**
+   * Takes an exchange that could not be stored back out of the count, unless a clear has
+   * hidden its places meanwhile (the clear already zeroed the count).
+   */
+  async #giveBack(pk: string, roomId: string, firstSeq: number) {
+    await this.#db
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk, sk: keys.room(roomId) },
+          UpdateExpression: 'ADD message_count :minus',
+          ConditionExpression: 'attribute_not_exists(#base) OR #base < :seq',
+          ExpressionAttributeNames: { '#base': 'base' },
+          ExpressionAttributeValues: { ':minus': -2, ':seq': firstSeq },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  async recent(userId: string, roomId: string, request: RecentRequest) {
+    const { after, before, count, consistent } = request;
+    if (count <= 0 || before - 1 <= after) return [];
+    const items = await this.#range(
+      userId,
+      roomId,
+      { from: after + 1, to: before - 1 },
+      {
+        ascending: false,
+        limit: count,
+        consistent,
+      },
+    );
     return items.map(fromItem).reverse();
   }
 
@@ -207,36 +290,63 @@ export class DynamoMessageStore implements MessageStore {
     const { limit, order } = request;
     const room = await this.#room(userId, roomId);
     if (!room) return { messages: [], total: 0, hasMore: false, nextCursor: null };
-    const first = (room.base ?? 0) + 1;
-    const last = room.seq;
-    const total = Math.max(0, room.message_count);
-    const ascending = order === 'asc';
-
-    // A cursor names the last sequence number the previous page covered.
-    let from: number;
-    let to: number;
+    const visible: Visible = { first: (room.base ?? 0) + 1, last: Number(room.seq) };
+    let position: { page: number } | { after: number } = { page: request.page };
     if (request.cursor) {
       const cursor = decodeCursor(request.cursor, historyCursor);
       if (cursor.o !== order) throw new BadRequestError('cursor belongs to the other order');
-      [from, to] = ascending ? [Math.max(first, cursor.s + 1), last] : [first, cursor.s - 1];
-    } else {
-      const skip = (request.page - 1) * limit;
-      [from, to] = ascending
-        ? [first + skip, Math.min(first + skip + limit - 1, last)]
-        : [Math.max(first, last - skip - limit + 1), last - skip];
+      position = { after: cursor.s };
     }
-    const items = from > to ? [] : await this.#range(userId, roomId, from, to, ascending, limit);
+    const range = pageRange(visible, order, limit, position);
+    const items =
+      range.from > range.to
+        ? []
+        : await this.#range(userId, roomId, range, {
+            ascending: range.ascending,
+            limit,
+            consistent: true,
+          });
     const messages = items.map(fromItem);
-    // The edge the page reached: the last item when the limit cut the range, else the range's end.
-    const cutAt = messages.length === limit ? messages.at(-1)?.seq : undefined;
-    const edge = cutAt ?? (ascending ? to : from);
-    const hasMore = ascending ? edge < last : edge > first;
+    const { edge, hasMore } = pageEdge(
+      visible,
+      range,
+      limit,
+      messages.map((m) => m.seq),
+    );
     return {
       messages,
-      total,
+      total: Math.max(0, Number(room.message_count)),
       hasMore,
       nextCursor: hasMore ? encodeCursor({ o: order, s: edge }) : null,
     };
+  }
+
+  async exchange(userId: string, roomId: string, seqs: { user: number; ai: number }) {
+    const pk = keys.user(userId);
+    const { Responses, UnprocessedKeys } = await this.#db.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.#table]: {
+            Keys: [
+              { pk, sk: keys.room(roomId) },
+              { pk, sk: keys.message(roomId, seqs.user) },
+              { pk, sk: keys.message(roomId, seqs.ai) },
+            ],
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    if (Object.keys(UnprocessedKeys ?? {}).length > 0) throw busy();
+    const found = Responses?.[this.#table] ?? [];
+    const room = found.find((item) => item.sk === keys.room(roomId)) as RoomItem | undefined;
+    const message = (seq: number) => {
+      const item = found.find((candidate) => candidate.sk === keys.message(roomId, seq));
+      return item ? fromItem(item as MessageItem) : undefined;
+    };
+    const [user, ai] = [message(seqs.user), message(seqs.ai)];
+    if (!room || !user || !ai || (room.base ?? 0) >= seqs.user) return undefined;
+    return { user, ai };
   }
 
   async rooms(userId: string, limit: number, cursor?: string): Promise<RoomsPage> {
@@ -257,10 +367,11 @@ export class DynamoMessageStore implements MessageStore {
       }),
     );
     return {
-      rooms: Items.map((item) => ({
+      rooms: (Items as RoomItem[]).map((item) => ({
         roomId: item.room_id,
-        messageCount: Math.max(0, item.message_count),
-        lastMessageAt: item.last_message_at,
+        title: item.title ?? item.auto_title ?? item.room_id,
+        messageCount: Math.max(0, Number(item.message_count)),
+        lastMessageAt: item.last_message_at ?? '',
         lastMessagePreview: item.last_message_preview ?? '',
       })),
       nextCursor: LastEvaluatedKey
@@ -269,14 +380,86 @@ export class DynamoMessageStore implements MessageStore {
     };
   }
 
+  async clear(userId: string, roomId: string, timeLeftMs: () => number): Promise<ClearResult> {
+    const pk = keys.user(userId);
+    let old: RoomItem | undefined;
+    try {
+      // History and count move together: everything up to the current `seq` is hidden at once,
+      // however long the purge below takes or wherever it is cut off. Text derived from the
+      // cleared messages (preview, automatic title) goes with them.
+      const { Attributes } = await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk, sk: keys.room(roomId) },
+          UpdateExpression:
+            'SET #base = #seq, message_count = :zero REMOVE #activity, last_message_preview, auto_title',
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeNames: {
+            '#base': 'base',
+            '#seq': 'seq',
+            '#activity': TABLE.roomsIndex.sortKey,
+          },
+          ExpressionAttributeValues: { ':zero': 0 },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      old = Attributes as RoomItem | undefined;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    if (!old) return { deleted: 0, purged: true };
+    const purged = await this.#purge(pk, roomId, Number(old.seq), timeLeftMs);
+    return { deleted: Math.max(0, Number(old.message_count)), purged };
+  }
+
+  /**
+   * Deletes a conversation's items up to `upTo` (and the pointers of its replies), newest first
+   * so a reply still being written notices soonest, while time allows. Starting from the
+   * bottom every time also catches items written after an earlier purge passed them.
+   */
+  async #purge(pk: string, roomId: string, upTo: number, timeLeftMs: () => number) {
+    for (;;) {
+      if (timeLeftMs() < PURGE_MARGIN_MS) return false;
+      const { Items = [] } = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':from': keys.message(roomId, 0),
+            ':to': keys.message(roomId, upTo),
+          },
+          ProjectionExpression: 'pk, sk, id, message_type',
+          ScanIndexForward: false,
+          Limit: PURGE_PAGE,
+          ConsistentRead: true,
+        }),
+      );
+      if (Items.length === 0) return true;
+      // Pointers first: a message is deleted only once nothing points at it, so an interrupted
+      // purge never strands a pointer that no later purge would find.
+      const pointers: ItemKey[] = Items.filter((item) => item.message_type === 'ai').map(
+        (item) => ({ pk, sk: keys.reply(item.id as string) }),
+      );
+      const messages: ItemKey[] = Items.map((item) => ({ pk, sk: item.sk as string }));
+      for (const targets of [pointers, messages]) {
+        const deleted = await deleteItems(targets, {
+          db: this.#db,
+          table: this.#table,
+          sleep: this.#sleep,
+        });
+        // Deletes DynamoDB kept refusing: stop here rather than read the same keys again.
+        if (deleted < targets.length) return false;
+      }
+    }
+  }
+
   /** Messages with sequence numbers in [from, to], at most `limit`, from the given end. */
   async #range(
     userId: string,
     roomId: string,
-    from: number,
-    to: number,
-    ascending: boolean,
-    limit: number,
+    range: { from: number; to: number },
+    options: { ascending: boolean; limit: number; consistent: boolean },
   ) {
     const { Items = [] } = await this.#db.send(
       new QueryCommand({
@@ -284,113 +467,15 @@ export class DynamoMessageStore implements MessageStore {
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
         ExpressionAttributeValues: {
           ':pk': keys.user(userId),
-          ':from': keys.message(roomId, from),
-          ':to': keys.message(roomId, to),
+          ':from': keys.message(roomId, range.from),
+          ':to': keys.message(roomId, range.to),
         },
-        ScanIndexForward: ascending,
-        Limit: limit,
-        ConsistentRead: true,
+        ScanIndexForward: options.ascending,
+        Limit: options.limit,
+        ConsistentRead: options.consistent,
       }),
     );
     return Items as MessageItem[];
-  }
-
-  async clear(userId: string, roomId: string): Promise<number> {
-    const room = await this.#room(userId, roomId);
-    if (!room) return 0;
-    const pk = keys.user(userId);
-    const upTo = room.seq;
-    let deleted = 0;
-    let complete = false;
-    try {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.#db.send(
-          new QueryCommand({
-            TableName: this.#table,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: {
-              ':pk': pk,
-              ':from': keys.message(roomId, 0),
-              ':to': keys.message(roomId, upTo),
-            },
-            ProjectionExpression: 'pk, sk',
-            ExclusiveStartKey: startKey,
-            ConsistentRead: true,
-          }),
-        );
-        const found = page.Items ?? [];
-        for (let i = 0; i < found.length; i += BATCH_SIZE) {
-          deleted += await this.#deleteBatch(found.slice(i, i + BATCH_SIZE));
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      complete = true;
-    } catch (error) {
-      if (error instanceof PartialClearError) deleted += error.deleted;
-      throw error;
-    } finally {
-      await this.#settleClear(pk, roomId, upTo, deleted, complete);
-    }
-    return deleted;
-  }
-
-  /** Deletes up to 25 keys, retrying what DynamoDB leaves unprocessed; returns how many went. */
-  async #deleteBatch(batch: Record<string, unknown>[]): Promise<number> {
-    let pending = batch.map((key) => ({ DeleteRequest: { Key: { pk: key.pk, sk: key.sk } } }));
-    for (let attempt = 0; attempt < BATCH_ATTEMPTS; attempt++) {
-      if (attempt > 0) await this.#sleep(attempt);
-      const { UnprocessedItems } = await this.#db.send(
-        new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }),
-      );
-      pending = (UnprocessedItems?.[this.#table] ?? []) as typeof pending;
-      if (pending.length === 0) return batch.length;
-    }
-    const done = batch.length - pending.length;
-    throw new PartialClearError(done);
-  }
-
-  /**
-   * Moves the room's `base` past what was cleared and lowers the count. When two clears race,
-   * only the first moves `base`, so the count is lowered once. An emptied room also leaves the
-   * rooms index, unless a message arrived while it was being cleared.
-   */
-  async #settleClear(pk: string, roomId: string, upTo: number, deleted: number, complete: boolean) {
-    if (!complete) {
-      if (deleted > 0) await this.#adjustCount(pk, roomId, -deleted);
-      return;
-    }
-    const moveBase = (emptied: boolean) =>
-      this.#db.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk, sk: keys.room(roomId) },
-          UpdateExpression: `SET #base = :upTo ADD message_count :minus${emptied ? ' REMOVE #activity' : ''}`,
-          ConditionExpression: `(attribute_not_exists(#base) OR #base < :upTo)${emptied ? ' AND #seq = :upTo' : ''}`,
-          ExpressionAttributeNames: {
-            '#base': 'base',
-            ...(emptied ? { '#activity': TABLE.roomsIndex.sortKey, '#seq': 'seq' } : {}),
-          },
-          ExpressionAttributeValues: { ':upTo': upTo, ':minus': -deleted },
-        }),
-      );
-    const unlessConditionFails = (error: unknown) => {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    };
-    const emptied = await moveBase(true).then(() => true, unlessConditionFails);
-    if (!emptied) await moveBase(false).catch(unlessConditionFails);
-  }
-
-  async #adjustCount(pk: string, roomId: string, delta: number) {
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: { pk, sk: keys.room(roomId) },
-        UpdateExpression: 'ADD message_count :delta',
-        ExpressionAttributeValues: { ':delta': delta },
-      }),
-    );
   }
 
   async #room(userId: string, roomId: string): Promise<RoomItem | undefined> {
@@ -403,45 +488,4 @@ export class DynamoMessageStore implements MessageStore {
     );
     return Item as RoomItem | undefined;
   }
-}
-
-/** Some deletes stayed unprocessed after every retry: the client may clear again. */
-export class PartialClearError extends ServiceUnavailableError {
-  readonly deleted: number;
-
-  constructor(deleted: number) {
-    super('Could not clear the whole history right now; try again');
-    this.name = 'PartialClearError';
-    this.deleted = deleted;
-  }
-}
-
-function toItem(message: StoredMessage): MessageItem {
-  return {
-    id: message.id,
-    room_id: message.roomId,
-    seq: message.seq,
-    sender_id: message.senderId,
-    content: message.content,
-    message_type: message.messageType,
-    ai_model: message.aiModel,
-    usage: message.usage,
-    partial: message.partial || undefined,
-    created_at: message.createdAt,
-  };
-}
-
-function fromItem(item: MessageItem): StoredMessage {
-  return {
-    id: item.id,
-    roomId: item.room_id,
-    seq: item.seq,
-    senderId: item.sender_id,
-    content: item.content,
-    messageType: item.message_type,
-    aiModel: item.ai_model,
-    usage: item.usage,
-    partial: item.partial,
-    createdAt: item.created_at,
-  };
 }

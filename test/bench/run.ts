@@ -2,13 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { bundleReport } from '../../infra/bundling.ts';
 import { signDevToken } from '../../infra/local/dev-token.ts';
 import { routes } from '../../lib/routes.ts';
-import { DynamoMessageStore } from '../../lib/store/messages.ts';
 import { startDevStack } from '../support/dev-stack.ts';
+import { localDocumentClient, seedConversation } from '../support/seed.ts';
 
 /**
  * `npm run bench`: prints numbers, asserts nothing. Bundle sizes per route, then latencies of
@@ -96,24 +94,14 @@ try {
   );
 
   // Seed a long history straight into DynamoDB Local, then compare the first and last pages.
-  const store = new DynamoMessageStore({
-    client: DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: stack.dynamoEndpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      }),
-    ),
-    tableName: 'ai-chat-history',
-  });
   const room = 'long';
-  for (let i = 0; i < HISTORY_MESSAGES; i += 20) {
-    await Promise.all(
-      Array.from({ length: 20 }, (_, j) =>
-        store.append(user, room, { senderId: user, content: `long ${i + j}`, messageType: 'user' }),
-      ),
-    );
-  }
+  await seedConversation(
+    localDocumentClient(stack.dynamoEndpoint),
+    'ai-chat-history',
+    user,
+    room,
+    HISTORY_MESSAGES,
+  );
   const lastPage = HISTORY_MESSAGES / 50;
   for (const page of [1, lastPage / 2, lastPage]) {
     const times: number[] = [];

@@ -159,7 +159,7 @@ describe('the stack', () => {
     });
   });
 
-  it('streams the stream route through API Gateway and buffers the others', () => {
+  it('streams the streaming routes through API Gateway and buffers the others', () => {
     const methods = Object.values(resources).filter(
       (r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.HttpMethod !== 'OPTIONS',
     );
@@ -167,13 +167,19 @@ describe('the stack', () => {
       (m) => m.Properties.Integration.ResponseTransferMode === 'STREAM',
     );
 
-    expect(streaming).toHaveLength(1);
-    expect(JSON.stringify(streaming[0]?.Properties.Integration.Uri)).toContain(
-      'response-streaming-invocations',
-    );
-    expect(streaming[0]?.Properties.Integration.TimeoutInMillis).toBe(300_000);
-    const streamFn = resources[functionOf('POST', '/api/chat/ai/stream')];
-    expect(streamFn?.Properties.Timeout).toBe(300);
+    const streamed = routes.filter((route) => route.stream);
+    expect(streaming).toHaveLength(streamed.length);
+    for (const route of streamed) {
+      const fnId = functionOf(route.method, route.path);
+      const method = streaming.find((m) =>
+        JSON.stringify(m.Properties.Integration.Uri).includes(fnId),
+      );
+      expect(JSON.stringify(method?.Properties.Integration.Uri), route.handler).toContain(
+        'response-streaming-invocations',
+      );
+      expect(method?.Properties.Integration.TimeoutInMillis).toBe(route.timeoutSeconds * 1000);
+      expect(resources[fnId]?.Properties.Timeout).toBe(route.timeoutSeconds);
+    }
   });
 
   it('runs every function on Node 24, ARM64, traced, with its own log group and a retention', () => {

@@ -83,7 +83,7 @@ describe('history order and cursors', () => {
 });
 
 describe('rooms', () => {
-  it('lists the user’s conversations, most recent activity first, with counts and previews', async () => {
+  it('lists the user’s conversations, most recent activity first, with titles, counts and the latest question', async () => {
     const user = await newUser();
     await send(user, 'about work', { room_id: 'work' });
     await send(user, 'about home', { room_id: 'home' });
@@ -95,9 +95,10 @@ describe('rooms', () => {
     expect(reply.body.rooms).toEqual([
       {
         room_id: 'work',
+        title: 'about work',
         message_count: 4,
         last_message_at: expect.any(String),
-        last_message_preview: 'reply to: more work',
+        last_message_preview: 'more work',
       },
       expect.objectContaining({ room_id: 'home', message_count: 2 }),
     ]);

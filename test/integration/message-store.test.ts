@@ -1,125 +1,125 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
-import { DynamoMessageStore, PartialClearError } from '../../lib/store/messages.ts';
+import { DynamoMessageStore } from '../../lib/store/messages.ts';
+import { keys } from '../../lib/table.ts';
+import { itemsOf, localDocumentClient, seedConversation } from '../support/seed.ts';
 
-const db = DynamoDBDocumentClient.from(
-  new DynamoDBClient({
-    endpoint: inject('dynamoEndpoint'),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  }),
-);
-const store = new DynamoMessageStore({
-  client: db,
-  tableName: inject('tableName'),
-  sleep: async () => {},
-});
+const db = localDocumentClient(inject('dynamoEndpoint'));
+const table = inject('tableName');
+const store = new DynamoMessageStore({ client: db, tableName: table, sleep: async () => {} });
 const user = () => `store-${crypto.randomUUID()}`;
-const message = (content: string) => ({ senderId: 'u', content, messageType: 'user' as const });
+const forever = () => 60_000;
+const start = (content: string) => ({
+  user: { senderId: 'u', content },
+  reply: { senderId: 'ai-assistant', aiModel: 'm', staleAfter: Date.now() + 60_000 },
+  title: content,
+});
+const firstPage = (userId: string, roomId: string) =>
+  store.page(userId, roomId, { page: 1, limit: 100, order: 'asc' });
 
 describe('the DynamoDB message store, on DynamoDB Local', () => {
-  it('never overwrites messages written in the same millisecond, and orders them stably', async () => {
+  it('never overwrites exchanges begun in the same millisecond, and keeps each question beside its reply', async () => {
     const userId = user();
 
-    const written = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => store.append(userId, 'r', message(`${i}`))),
+    const begun = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.beginExchange(userId, 'r', start(`${i}`))),
     );
 
-    const page = await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' });
+    const page = await firstPage(userId, 'r');
     expect(page.total).toBe(40);
-    expect(new Set(written.map((m) => m.seq)).size).toBe(40);
     expect(page.messages.map((m) => m.seq)).toEqual([...Array(40).keys()].map((i) => i + 1));
-    expect((await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' })).messages).toEqual(
-      page.messages,
-    );
+    for (const { user: question, ai } of begun) {
+      expect(ai.seq).toBe(question.seq + 1);
+      expect(page.messages[ai.seq - 1]).toMatchObject({ id: ai.id, status: 'streaming' });
+    }
+    expect(new Set(page.messages.map((m) => m.id)).size).toBe(40);
   });
 
   it('keeps a room whose id is another room id plus a suffix apart from it', async () => {
     const userId = user();
-    await store.append(userId, 'ai_chat_a', message('a'));
-    await store.append(userId, 'ai_chat_a#1', message('a#1'));
+    await store.beginExchange(userId, 'ai_chat_a', start('a'));
+    await store.beginExchange(userId, 'ai_chat_a#1', start('a#1'));
 
-    expect(await store.clear(userId, 'ai_chat_a')).toBe(1);
-    expect(
-      (await store.page(userId, 'ai_chat_a#1', { page: 1, limit: 10, order: 'asc' })).messages.map(
-        (m) => m.content,
-      ),
-    ).toEqual(['a#1']);
+    expect((await store.clear(userId, 'ai_chat_a', forever)).deleted).toBe(2);
+    expect((await firstPage(userId, 'ai_chat_a#1')).messages.map((m) => m.content)).toEqual([
+      'a#1',
+      '',
+    ]);
   });
 });
 
-describe('clearing when DynamoDB leaves deletes unprocessed', () => {
-  /** The real client, except that the first attempt of each batch leaves its last 3 deletes undone. */
-  function throttledBatches(counter: { calls: number }): DynamoDBDocumentClient {
-    return new Proxy(db, {
-      get(target, property) {
-        if (property !== 'send') return Reflect.get(target, property);
-        return async (command: unknown) => {
-          if (!(command instanceof BatchWriteCommand)) return target.send(command as never);
-          counter.calls += 1;
-          const [table, requests] = Object.entries(command.input.RequestItems ?? {})[0] ?? [];
-          if (counter.calls % 2 === 1 && table && requests && requests.length > 3) {
-            await target.send(
-              new BatchWriteCommand({ RequestItems: { [table]: requests.slice(0, -3) } }),
-            );
-            return { UnprocessedItems: { [table]: requests.slice(-3) } };
-          }
-          return target.send(command);
-        };
-      },
-    });
-  }
-
-  it('retries the unprocessed deletes until all are done', async () => {
+describe('clearing a conversation', () => {
+  it('empties history at once even when cut off mid-purge, and a later clear finishes the deletion', async () => {
     const userId = user();
-    for (let i = 0; i < 30; i++) await store.append(userId, 'r', message(`${i}`));
-    const counter = { calls: 0 };
-    const faulty = new DynamoMessageStore({
-      client: throttledBatches(counter),
-      tableName: inject('tableName'),
-      sleep: async () => {},
-    });
+    await seedConversation(db, table, userId, 'r', 3_000);
+    let calls = 0;
+    // Time runs out after the first purge step, as a function reaching its timeout would.
+    const cutOff = () => (calls++ < 1 ? 60_000 : 0);
 
-    const deleted = await faulty.clear(userId, 'r');
+    const first = await store.clear(userId, 'r', cutOff);
+    await store.beginExchange(userId, 'r', start('after the clear'));
 
-    expect(deleted).toBe(30);
-    expect(counter.calls).toBe(4);
-    expect(await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' })).toMatchObject({
-      messages: [],
-      total: 0,
-      hasMore: false,
-    });
-  });
+    expect(first).toEqual({ deleted: 3_000, purged: false });
+    const page = await firstPage(userId, 'r');
+    expect(page.total).toBe(2);
+    expect(page.messages.map((m) => m.content)).toEqual(['after the clear', '']);
+    expect((await itemsOf(db, table, userId)).length).toBeGreaterThan(3);
 
-  it('gives up with a retryable error after repeated failures, keeping the count true', async () => {
+    const second = await store.clear(userId, 'r', forever);
+
+    expect(second).toEqual({ deleted: 2, purged: true });
+    expect(await itemsOf(db, table, userId)).toEqual([keys.room('r')]);
+    expect(await firstPage(userId, 'r')).toMatchObject({ messages: [], total: 0 });
+  }, 60_000);
+
+  it('keeps the count true when DynamoDB keeps refusing deletes, and a later clear finishes', async () => {
     const userId = user();
-    for (let i = 0; i < 20; i++) await store.append(userId, 'r', message(`${i}`));
+    await seedConversation(db, table, userId, 'r', 40);
     const stuck = new Proxy(db, {
       get(target, property) {
         if (property !== 'send') return Reflect.get(target, property);
         return async (command: unknown) => {
           if (!(command instanceof BatchWriteCommand)) return target.send(command as never);
-          const [table, requests = []] = Object.entries(command.input.RequestItems ?? {})[0] ?? [];
+          const [name, requests = []] = Object.entries(command.input.RequestItems ?? {})[0] ?? [];
           await target.send(
-            new BatchWriteCommand({ RequestItems: { [table as string]: requests.slice(0, 1) } }),
+            new BatchWriteCommand({ RequestItems: { [name as string]: requests.slice(0, 1) } }),
           );
-          return { UnprocessedItems: { [table as string]: requests.slice(1) } };
+          return { UnprocessedItems: { [name as string]: requests.slice(1) } };
         };
       },
-    });
+    }) as DynamoDBDocumentClient;
     const faulty = new DynamoMessageStore({
       client: stuck,
-      tableName: inject('tableName'),
+      tableName: table,
       sleep: async () => {},
     });
 
-    const attempt = faulty.clear(userId, 'r');
+    const first = await faulty.clear(userId, 'r', forever);
 
-    await expect(attempt).rejects.toBeInstanceOf(PartialClearError);
-    const after = await store.page(userId, 'r', { page: 1, limit: 100, order: 'asc' });
-    expect(after.messages).toHaveLength(12);
-    expect(after.total).toBe(12);
-    expect(await store.clear(userId, 'r')).toBe(after.messages.length);
+    expect(first).toMatchObject({ deleted: 40, purged: false });
+    expect(await firstPage(userId, 'r')).toMatchObject({ messages: [], total: 0 });
+    expect(await store.clear(userId, 'r', forever)).toEqual({ deleted: 0, purged: true });
+    expect(await itemsOf(db, table, userId)).toEqual([keys.room('r')]);
+  });
+
+  it('keeps total equal to what paging returns when clears race sends', async () => {
+    const userId = user();
+    const sends = Array.from({ length: 30 }, (_, i) =>
+      store.beginExchange(userId, 'race', start(`m${i}`)),
+    );
+    const clears = Array.from({ length: 6 }, (_, i) =>
+      new Promise((done) => setTimeout(done, i * 7)).then(() =>
+        store.clear(userId, 'race', forever),
+      ),
+    );
+
+    const results = await Promise.allSettled([...sends, ...clears]);
+
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    const page = await firstPage(userId, 'race');
+    expect(page.total).toBe(page.messages.length);
+    expect(page.total % 2).toBe(0);
+    const cleared = (await Promise.all(clears)) as { deleted: number }[];
+    expect(cleared.reduce((sum, c) => sum + c.deleted, 0) + page.total).toBe(60);
   });
 });

@@ -30,8 +30,11 @@ async function invokeStreaming(handler: StreamingHandler, event: APIGatewayProxy
     },
   );
   await handler(event, stream, context);
-  const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
-  return { statusCode, body: { success: events.at(-1) === 'ai_message', events } };
+  const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => ({
+    event: m[1],
+    data: JSON.parse(m[2] as string),
+  }));
+  return { statusCode, body: { success: events.at(-1)?.event === 'ai_message', events } };
 }
 
 const context = {
@@ -47,6 +50,8 @@ const ORDER = [
   'get-api-key',
   'send-message',
   'stream-message',
+  'follow-reply',
+  'stop-reply',
   'get-history',
   'get-rooms',
   'clear-history',
@@ -81,15 +86,22 @@ describe('the sample events in test/events (for sam local invoke)', () => {
 
   it('each run through its handler against the local stack and succeed', async () => {
     const token = await signDevToken('sample-user', samEnv.JWT_SECRET as string);
-    const results: Record<string, { statusCode: number; body: { success: boolean } }> = {};
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON as it is
+    const results: Record<string, { statusCode: number; body: any }> = {};
+    let replyId = '';
     for (const name of ORDER) {
       const event = JSON.parse(
         readFileSync(`test/events/${name}.json`, 'utf8'),
       ) as APIGatewayProxyEvent;
       if (event.headers.Authorization) event.headers.Authorization = `Bearer ${token}`;
+      // The reply to follow and stop is the one the stream sample just wrote.
+      if (event.pathParameters?.messageId) event.pathParameters.messageId = replyId;
       const { handler } = (await import(`../../functions/${name}.ts`)) as { handler: Handler };
       if (isStreamingHandler(handler)) {
         results[name] = await invokeStreaming(handler as unknown as StreamingHandler, event);
+        replyId ||=
+          results[name].body.events.find((e: { event: string }) => e.event === 'ai_message_started')
+            ?.data.id ?? '';
         continue;
       }
       const result = await handler(event, context);

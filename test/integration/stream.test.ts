@@ -12,7 +12,8 @@ describe('POST /api/chat/ai/stream', () => {
 
     expect(reply.status).toBe(200);
     const kinds = names(reply.events);
-    expect(kinds[0]).toBe('user_message');
+    expect(kinds.slice(0, 2)).toEqual(['user_message', 'ai_message_started']);
+    expect(reply.events[1]?.data).toMatchObject({ status: 'streaming', content: '' });
     expect(kinds.at(-1)).toBe('ai_message');
     expect(kinds.filter((k) => k === 'delta').length).toBeGreaterThanOrEqual(4);
     const deltas = reply.events.filter((e) => e.event === 'delta');
@@ -21,8 +22,27 @@ describe('POST /api/chat/ai/stream', () => {
     // The upstream pauses 250 ms before each of its pieces: the first piece reached the client
     // while the rest were still being written.
     expect((deltas[0]?.at ?? 0) + 500).toBeLessThan(reply.events.at(-1)?.at ?? 0);
+    // Each delta's id is the reply's length so far, so a client can resume from it.
+    expect(deltas.map((e) => e.id)).toEqual(
+      deltas.map((_, i) =>
+        String(
+          [
+            ...deltas
+              .slice(0, i + 1)
+              .map((e) => e.data.content)
+              .join(''),
+          ].length,
+        ),
+      ),
+    );
     const ai = reply.events.at(-1)?.data;
-    expect(ai).toMatchObject({ content: text, message_type: 'ai', ai_model: 'gpt-4o-mini' });
+    expect(ai).toMatchObject({
+      id: reply.events[1]?.data.id,
+      content: text,
+      message_type: 'ai',
+      ai_model: 'gpt-4o-mini',
+      status: 'complete',
+    });
     const page = await history(user);
     expect(page.body.messages.map((m: { id: string }) => m.id)).toEqual([
       reply.events[0]?.data.id,
@@ -48,9 +68,9 @@ describe('POST /api/chat/ai/stream', () => {
       { message: 'I will hang up [[slow:150]]' },
       { stopAfter: (e) => e.event === 'delta' },
     );
-    expect(names(cut.events)).toEqual(['user_message', 'delta']);
-    let stored: { content: string }[] = [];
-    for (let i = 0; i < 40 && stored.length < 2; i++) {
+    expect(names(cut.events)).toEqual(['user_message', 'ai_message_started', 'delta']);
+    let stored: { content: string; status: string }[] = [];
+    for (let i = 0; i < 40 && stored[1]?.status !== 'complete'; i++) {
       await sleep(100);
       stored = (await history(user)).body.messages;
     }
@@ -59,29 +79,48 @@ describe('POST /api/chat/ai/stream', () => {
       'I will hang up [[slow:150]]',
       'reply to: I will hang up [[slow:150]]',
     ]);
+    expect(stored[1]?.status).toBe('complete');
   });
 
-  it('stores a reply cut short by the upstream as partial, then sends an error event', async () => {
+  it('stores a reply cut short by the upstream as partial, with status error, then sends an error event', async () => {
     const user = await newUser();
 
     const reply = await stream(user, { message: 'this breaks halfway [[break]]' });
 
-    expect(names(reply.events)).toEqual(['user_message', 'delta', 'delta', 'ai_message', 'error']);
-    expect(reply.events[3]?.data).toMatchObject({ partial: true, content: 'reply to: ' });
-    const page = await history(user);
-    expect(page.body.messages[1]).toMatchObject({ partial: true, content: 'reply to: ' });
+    expect(names(reply.events)).toEqual([
+      'user_message',
+      'ai_message_started',
+      'delta',
+      'delta',
+      'ai_message',
+      'error',
+    ]);
+    const stored = { partial: true, content: 'reply to: ', status: 'error' };
+    expect(reply.events[4]?.data).toMatchObject(stored);
+    expect((await history(user)).body.messages[1]).toMatchObject(stored);
   });
 
-  it('keeps the user message and sends an error event when the model fails outright', async () => {
+  it('keeps the question and stores the apology as an error reply when the model fails outright', async () => {
     const user = await newUser();
 
     const reply = await stream(user, { message: 'no luck [[fail:500]]' });
 
-    expect(names(reply.events)).toEqual(['user_message', 'error']);
-    expect(reply.events[1]?.data.error).toMatch(/trouble processing your request/);
-    expect((await history(user)).body.messages.map((m: { content: string }) => m.content)).toEqual([
-      'no luck [[fail:500]]',
+    expect(names(reply.events)).toEqual([
+      'user_message',
+      'ai_message_started',
+      'ai_message',
+      'error',
     ]);
+    expect(reply.events[3]?.data.error).toMatch(/trouble processing your request/);
+    const page = await history(user);
+    expect(page.body.messages.map((m: { status: string }) => m.status)).toEqual([
+      'complete',
+      'error',
+    ]);
+    expect(page.body.messages[1]).toMatchObject({
+      ai_model: 'error',
+      content: expect.stringMatching(/trouble processing your request/),
+    });
   });
 
   it('answers bad input and missing keys with an ordinary JSON 4xx, not a stream', async () => {

@@ -82,6 +82,8 @@ export function history(user: TestUser, query = '') {
 
 export interface StreamEvent {
   event: string;
+  /** The event's `id:` line (a delta's offset), if any. */
+  id?: string;
   // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON as it is
   data: any;
   /** Milliseconds since the request was sent. */
@@ -92,23 +94,54 @@ export interface StreamEvent {
  * POSTs to the stream route and reads server-sent events as they arrive. `stopAfter` returning
  * true aborts the request there, as a client that goes away would.
  */
-export async function stream(
+export function stream(
   user: TestUser,
   body: Record<string, unknown>,
   options: { headers?: Record<string, string>; stopAfter?: (event: StreamEvent) => boolean } = {},
 ) {
+  return readEvents(
+    `${apiUrl}/api/chat/ai/stream`,
+    {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${user.token}`,
+        'Content-Type': 'application/json',
+        ...options.headers,
+      },
+      body: JSON.stringify(body),
+    },
+    options.stopAfter,
+  );
+}
+
+/** Follows a reply with `GET /api/chat/ai/stream/{id}` (query without `?`). */
+export function follow(
+  user: TestUser,
+  messageId: string,
+  options: {
+    query?: string;
+    headers?: Record<string, string>;
+    stopAfter?: (event: StreamEvent) => boolean;
+    base?: string;
+  } = {},
+) {
+  const query = options.query ? `?${options.query}` : '';
+  return readEvents(
+    `${options.base ?? apiUrl}/api/chat/ai/stream/${messageId}${query}`,
+    { headers: { Authorization: `Bearer ${user.token}`, ...options.headers } },
+    options.stopAfter,
+  );
+}
+
+/** Reads a response's server-sent events, or its JSON when it is not an event stream. */
+export async function readEvents(
+  url: string,
+  init: RequestInit,
+  stopAfter?: (event: StreamEvent) => boolean,
+) {
   const started = performance.now();
   const abort = new AbortController();
-  const response = await fetch(`${apiUrl}/api/chat/ai/stream`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${user.token}`,
-      'Content-Type': 'application/json',
-      ...options.headers,
-    },
-    body: JSON.stringify(body),
-    signal: abort.signal,
-  });
+  const response = await fetch(url, { ...init, signal: abort.signal });
   const events: StreamEvent[] = [];
   if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
     return {
@@ -131,10 +164,11 @@ export async function stream(
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+        const id = /^id: (.*)$/m.exec(block)?.[1];
         const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
-        const parsed = { event, data, at: performance.now() - started };
+        const parsed = { event, data, at: performance.now() - started, ...(id ? { id } : {}) };
         events.push(parsed);
-        if (options.stopAfter?.(parsed)) {
+        if (stopAfter?.(parsed)) {
           abort.abort();
           return { status: response.status, headers: response.headers, events, json: null };
         }

@@ -1,5 +1,6 @@
 import {
   type CompletionRequest,
+  type StreamClosed,
   startOpenAICompatible,
 } from '../../infra/local/openai-compatible.ts';
 
@@ -12,17 +13,24 @@ import {
  * - `[[break]]` streams part of a reply, then drops the connection;
  * - otherwise it replies `reply to: <message>`.
  */
-export function startFakeModel(onRequest: (request: CompletionRequest) => void = () => {}) {
-  return startOpenAICompatible((request: CompletionRequest) => {
-    onRequest(request);
-    const last = request.messages.at(-1)?.content ?? '';
-    const fail = /\[\[fail:(\d{3})\]\]/.exec(last);
-    if (fail) return { status: Number(fail[1]), error: `fake upstream failure ${fail[1]}` };
-    if (last.includes('[[echo]]')) return { content: JSON.stringify(request.messages) };
-    const content = `reply to: ${last}`;
-    const chunks = content.split(/(?<= )/);
-    if (last.includes('[[break]]')) return { content, chunks, dropAfterChunks: 2 };
-    const slow = /\[\[slow:(\d+)\]\]/.exec(last);
-    return { content, chunks, chunkDelayMs: slow ? Number(slow[1]) : 0 };
-  });
+export function startFakeModel(
+  onRequest: (request: CompletionRequest) => void = () => {},
+  onStreamClosed?: (closed: StreamClosed) => void,
+) {
+  return startOpenAICompatible(
+    (request: CompletionRequest) => {
+      onRequest(request);
+      const last = request.messages.at(-1)?.content ?? '';
+      const fail = /\[\[fail:(\d{3})\]\]/.exec(last);
+      if (fail) return { status: Number(fail[1]), error: `fake upstream failure ${fail[1]}` };
+      if (last.includes('[[echo]]')) return { content: JSON.stringify(request.messages) };
+      const content = `reply to: ${last}`;
+      const chunks = content.split(/(?<= )/);
+      if (last.includes('[[break]]')) return { content, chunks, dropAfterChunks: 2 };
+      const slow = /\[\[slow:(\d+)\]\]/.exec(last);
+      return { content, chunks, chunkDelayMs: slow ? Number(slow[1]) : 0 };
+    },
+    0,
+    onStreamClosed,
+  );
 }

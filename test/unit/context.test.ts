@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fitContext } from '../../lib/context.ts';
-import type { MessageStore, StoredMessage } from '../../lib/store/messages.ts';
+import type { MessageStore, RecentRequest, StoredMessage } from '../../lib/store/messages.ts';
 import { MESSAGE_OVERHEAD_TOKENS } from '../../lib/tokens.ts';
 
 /** A conversation in memory; counts the messages each read returns. */
@@ -12,12 +12,14 @@ function conversation(contents: string[]) {
     senderId: i % 2 === 0 ? 'u' : 'ai-assistant',
     messageType: i % 2 === 0 ? 'user' : 'ai',
     content,
+    status: 'complete',
     createdAt: new Date(0).toISOString(),
+    updatedAt: new Date(0).toISOString(),
   }));
   const reads: number[] = [];
   const store = {
-    async recent(_user: string, _room: string, beforeSeq: number, count: number) {
-      const found = messages.filter((m) => m.seq < beforeSeq).slice(-count);
+    async recent(_user: string, _room: string, { after, before, count }: RecentRequest) {
+      const found = messages.filter((m) => m.seq > after && m.seq < before).slice(-count);
       reads.push(found.length);
       return found;
     },
@@ -34,15 +36,20 @@ describe('fitting the context to the token budget', () => {
     const { messages, store } = conversation(['hi', 'hello', 'new']);
     let built = false;
 
-    const fitted = await fitContext(store, 'u', messages[2] as StoredMessage, {
-      budget: 1_000,
-      maxMessages: 100,
-      counter: () => {
-        built = true;
-        return words();
+    const fitted = await fitContext(
+      store,
+      'u',
+      { user: messages[2] as StoredMessage, base: 0 },
+      {
+        budget: 1_000,
+        maxMessages: 100,
+        counter: () => {
+          built = true;
+          return words();
+        },
+        skip: () => false,
       },
-      skip: () => false,
-    });
+    );
 
     expect(fitted.map((m) => m.content)).toEqual(['hi', 'hello']);
     expect(built).toBe(false);
@@ -62,12 +69,17 @@ describe('fitting the context to the token budget', () => {
     // new (2 words) + 'a seven' + 'q six' + 'a four five' fit; 'q three' would not.
     const budget = cost('new question') + cost('a seven') + cost('q six') + cost('a four five') + 1;
 
-    const fitted = await fitContext(store, 'u', messages[6] as StoredMessage, {
-      budget,
-      maxMessages: 100,
-      counter: words,
-      skip: () => false,
-    });
+    const fitted = await fitContext(
+      store,
+      'u',
+      { user: messages[6] as StoredMessage, base: 0 },
+      {
+        budget,
+        maxMessages: 100,
+        counter: words,
+        skip: () => false,
+      },
+    );
 
     // 'a four five' fits but its question does not: it is dropped rather than sent alone.
     expect(fitted.map((m) => m.content)).toEqual(['q six', 'a seven']);
@@ -78,12 +90,17 @@ describe('fitting the context to the token budget', () => {
       Array.from({ length: 1_001 }, (_, i) => `m${i}`),
     );
 
-    const fitted = await fitContext(store, 'u', messages[1_000] as StoredMessage, {
-      budget: 10 * cost('m1'),
-      maxMessages: 100,
-      counter: words,
-      skip: () => false,
-    });
+    const fitted = await fitContext(
+      store,
+      'u',
+      { user: messages[1_000] as StoredMessage, base: 0 },
+      {
+        budget: 10 * cost('m1'),
+        maxMessages: 100,
+        counter: words,
+        skip: () => false,
+      },
+    );
 
     expect(fitted).toHaveLength(8);
     expect(reads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(16);
@@ -92,12 +109,17 @@ describe('fitting the context to the token budget', () => {
   it('leaves out skipped messages and stops at the message cap', async () => {
     const { messages, store } = conversation(['q1', 'error reply', 'q2', 'a2', 'q3', 'a3', 'new']);
 
-    const fitted = await fitContext(store, 'u', messages[6] as StoredMessage, {
-      budget: 1_000,
-      maxMessages: 3,
-      counter: words,
-      skip: (m) => m.content === 'error reply',
-    });
+    const fitted = await fitContext(
+      store,
+      'u',
+      { user: messages[6] as StoredMessage, base: 0 },
+      {
+        budget: 1_000,
+        maxMessages: 3,
+        counter: words,
+        skip: (m) => m.content === 'error reply',
+      },
+    );
 
     expect(fitted.map((m) => m.content)).toEqual(['q3', 'a3']);
   });

@@ -1,0 +1,30 @@
+import { followSettings } from '#lib/config.ts';
+import { findReply, followReply } from '#lib/follow-reply.ts';
+import { sendFollowEvents } from '#lib/http/follow-events.ts';
+import { messageIdParam, resumeOffset } from '#lib/http/input.ts';
+import { streamRoute } from '#lib/http/route.ts';
+import { SSE_HEADERS, SseBody } from '#lib/http/sse.ts';
+import { replyStore } from '#lib/wiring.ts';
+
+const replies = replyStore();
+const { STREAM_POLL_MS } = followSettings();
+/** Time kept back from the function's timeout to say goodbye (a `reconnect` event). */
+const END_MARGIN_MS = 5_000;
+
+export const handler = streamRoute(async (event, context) => {
+  const { userId } = context;
+  const messageId = messageIdParam(event);
+  const offset = resumeOffset(event);
+  const { ref } = await findReply(replies, userId, messageId);
+  const sse = new SseBody();
+  const events = followReply(replies, userId, ref, offset, {
+    pollMs: STREAM_POLL_MS,
+    until: Date.now() + context.getRemainingTimeInMillis() - END_MARGIN_MS,
+  });
+  return {
+    statusCode: 200,
+    headers: SSE_HEADERS,
+    body: sse.stream,
+    background: sendFollowEvents(events, sse),
+  };
+});

@@ -1,0 +1,37 @@
+import { PassThrough } from 'node:stream';
+
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+};
+
+/**
+ * One server-sent event. With an `id`, a client that reconnects sends it back as
+ * `Last-Event-ID` (a browser's EventSource does so by itself).
+ */
+export function sseEvent(event: string, data: unknown, id?: string): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** An event-stream body. A client that goes away destroys it; later writes are dropped, not thrown. */
+export class SseBody {
+  readonly stream = new PassThrough();
+
+  constructor() {
+    this.stream.on('error', () => undefined);
+  }
+
+  /** The client is gone, or the stream has ended. */
+  get closed(): boolean {
+    return this.stream.destroyed || this.stream.writableEnded;
+  }
+
+  send(event: string, data: unknown, id?: string) {
+    if (!this.closed) this.stream.write(sseEvent(event, data, id));
+  }
+
+  end() {
+    if (!this.closed) this.stream.end();
+  }
+}

@@ -1,0 +1,157 @@
+import {
+  type ChatDeps,
+  fallbackReply,
+  isModelError,
+  logModelFailure,
+  type PreparedTurn,
+  replyRef,
+  staleAfter,
+} from './chat.ts';
+import { logger } from './logger.ts';
+import type { TokenUsage } from './model.ts';
+import type { StoredMessage } from './store/messages.ts';
+import type { ReplyEnd, WriterSignal } from './store/replies.ts';
+import { codePoints, ERROR_MODEL, UPSTREAM_FAILED_REPLY } from './wording.ts';
+
+/** A piece of a reply, with the reply's length in code points once it is added. */
+export interface Delta {
+  content: string;
+  offset: number;
+}
+
+export interface WrittenReply {
+  /** The stored reply as it ended; undefined when it was cleared or deleted while written. */
+  message: StoredMessage | undefined;
+  /** What to tell the user when the model failed. */
+  failure?: string;
+}
+
+export interface WriteReplyOptions {
+  /** Each piece of text as the model writes it (the stream route sends them on). */
+  onDelta?: (delta: Delta) => void;
+}
+
+/**
+ * Asks the model for a prepared turn's reply and writes it into the reply's place as it
+ * arrives: the text so far is saved every STREAM_FLUSH_MS (so any reader is at most that far
+ * behind), and each save, or a read when nothing is new, tells the writer whether its owner
+ * asked it to stop. A stop aborts the upstream call (no more tokens billed) and keeps what was
+ * written, as `stopped`; a failing model leaves `error`. The reply is written to its end
+ * whether or not anyone is listening.
+ */
+export async function writeReply(
+  deps: ChatDeps,
+  turn: PreparedTurn,
+  options: WriteReplyOptions = {},
+): Promise<WrittenReply> {
+  const { userId } = turn;
+  const ref = replyRef(turn);
+  const flushMs = deps.settings.STREAM_FLUSH_MS;
+  const abort = new AbortController();
+  let text = '';
+  let offset = 0;
+  let saved = '';
+  // Set by the saves (a closure), read after the model loop.
+  const writer: { signal: WriterSignal } = { signal: 'writing' };
+
+  const tick = async () => {
+    const snapshot = text;
+    const next =
+      snapshot === saved
+        ? await deps.replies.check(userId, ref)
+        : await deps.replies.save(
+            userId,
+            ref,
+            snapshot,
+            staleAfter(deps.settings, turn.deadline, 'next'),
+          );
+    if (next === 'writing') saved = snapshot;
+    else if (writer.signal === 'writing') {
+      writer.signal = next;
+      abort.abort();
+    }
+  };
+  let pending: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    // One save at a time: a slow write delays the next, it never reorders them.
+    pending ??= tick()
+      .catch((error: Error) => {
+        // The final write retries what this one could not save; the reply goes on meanwhile.
+        logger.warn('could not save a reply in progress', { error: { name: error.name } });
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+  }, flushMs);
+
+  let model = turn.model;
+  let usage: TokenUsage | undefined;
+  let failure: unknown;
+  try {
+    for await (const step of deps.model.stream({
+      apiKey: turn.apiKey,
+      model: turn.model,
+      messages: turn.messages,
+      deadlineMs: Math.max(1_000, turn.deadline - Date.now()),
+      signal: abort.signal,
+    })) {
+      if (step.type === 'delta') {
+        text += step.content;
+        offset += codePoints(step.content);
+        options.onDelta?.({ content: step.content, offset });
+      } else {
+        model = step.model;
+        usage = step.usage;
+      }
+    }
+  } catch (error) {
+    // An abort of our own (a stop, or the message went) is not a model failure.
+    if (writer.signal === 'writing') {
+      if (!isModelError(error)) throw error;
+      logModelFailure(error);
+      failure = error;
+    }
+  } finally {
+    clearInterval(timer);
+    await pending;
+  }
+
+  if (writer.signal === 'gone') return { message: await deps.replies.read(userId, ref) };
+  const end = endOf({ text, model, usage, failure, stopped: writer.signal === 'stop' });
+  const message = await deps.replies.finish(userId, ref, end);
+  if (usage) await countUsage(deps, userId, usage.totalTokens);
+  return {
+    message,
+    ...(end.status === 'error' ? { failure: failure ? fallbackReply(failure) : end.content } : {}),
+  };
+}
+
+/** How a reply ends, from what the model wrote and how the writing stopped. */
+function endOf(written: {
+  text: string;
+  model: string;
+  usage: TokenUsage | undefined;
+  failure: unknown;
+  stopped: boolean;
+}): ReplyEnd {
+  const { text, model, usage, failure, stopped } = written;
+  if (stopped) return { status: 'stopped', content: text, aiModel: model, usage };
+  if (failure || !text) {
+    // What the model wrote before failing is kept (`partial`); with nothing written, the
+    // seed's apology is stored in its place, as a send always did.
+    return text
+      ? { status: 'error', content: text, aiModel: model, usage, partial: true }
+      : {
+          status: 'error',
+          content: failure ? fallbackReply(failure) : UPSTREAM_FAILED_REPLY,
+          aiModel: ERROR_MODEL,
+        };
+  }
+  return { status: 'complete', content: text, aiModel: model, usage };
+}
+
+async function countUsage(deps: ChatDeps, userId: string, tokens: number) {
+  await deps.limits.recordTokens(userId, tokens).catch((error: Error) => {
+    logger.warn('could not record token usage', { error: { name: error.name } });
+  });
+}
