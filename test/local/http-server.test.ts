@@ -38,7 +38,12 @@ function route(
 describe('the local HTTP server', () => {
   it('answers 504 in the API error shape when a route runs past its timeout, as API Gateway does', async () => {
     server = await startHttpServer({
-      routes: [route({}, async () => (await sleep(3_000), { statusCode: 200, body: '{}' }))],
+      routes: [
+        route({}, async () => {
+          await sleep(3_000);
+          return { statusCode: 200, body: '{}' };
+        }),
+      ],
       allowedOrigins: ['*'],
     });
     const started = Date.now();
