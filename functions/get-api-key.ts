@@ -1,10 +1,10 @@
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyView } from '#lib/http/views.ts';
-import { apiKeyStore } from '#lib/wiring.ts';
+import { accountStore } from '#lib/wiring.ts';
 
-const keys = apiKeyStore();
+const accounts = accountStore();
 
 export const handler = httpRoute(async (_event, { userId }) =>
-  ok(apiKeyView(await keys.get(userId))),
+  ok(apiKeyView(await accounts.getApiKey(userId))),
 );

@@ -3,9 +3,9 @@ import { authSettings } from '#lib/config.ts';
 import { ConfigError, ServiceUnavailableError } from '#lib/errors.ts';
 import { fail, ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
-import { apiKeyStore } from '#lib/wiring.ts';
+import { accountStore } from '#lib/wiring.ts';
 
-const keys = apiKeyStore();
+const accounts = accountStore();
 const auth = authSettings();
 
 /**
@@ -29,7 +29,7 @@ export const handler = httpRoute(
       }
       throw error;
     }
-    await keys.get('health-check').catch((error: unknown) => {
+    await accounts.getApiKey('health-check').catch((error: unknown) => {
       throw new ServiceUnavailableError('Storage is unavailable', { cause: error });
     });
     return ok({ status: 'ok' });

@@ -4,11 +4,11 @@ import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyView } from '#lib/http/views.ts';
 import { apiKeyBodySchema } from '#lib/schemas.ts';
-import { apiKeyStore, keyVault } from '#lib/wiring.ts';
+import { accountStore, keyVault } from '#lib/wiring.ts';
 
 const limits = httpSettings();
 const vault = await keyVault();
-const keys = apiKeyStore();
+const accounts = accountStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
   const { api_key } = parseBody(event, apiKeyBodySchema, limits.MAX_BODY_BYTES);
@@ -17,6 +17,6 @@ export const handler = httpRoute(async (event, { userId }) => {
     last4: api_key.slice(-4),
     updatedAt: new Date().toISOString(),
   };
-  await keys.put(userId, record);
+  await accounts.putApiKey(userId, record);
   return ok({ message: 'API key saved', ...apiKeyView(record) });
 });

@@ -16,7 +16,26 @@ export const BUNDLE = {
   target: 'node24',
   banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
   mainFields: ['module', 'main'],
+  /** Loaded only when a count is needed (lib/tokens.ts), from files beside the bundle. */
+  external: ['js-tiktoken/ranks/*'],
 } as const;
+
+/**
+ * Shell commands that put the tokenizer's rank tables beside a bundle as a tiny `node_modules`
+ * (the package manifest and the two tables), where the bundle's `import()` finds them.
+ */
+export function shipRankTables(inputDir: string, outputDir: string): string[] {
+  const from = `${inputDir}/node_modules/js-tiktoken`;
+  const to = `${outputDir}/node_modules/js-tiktoken`;
+  return [
+    `mkdir -p "${to}/dist/ranks"`,
+    `cp "${from}/package.json" "${to}/package.json"`,
+    ...RANK_FILES.map((file) => `cp "${from}/dist/ranks/${file}" "${to}/dist/ranks/${file}"`),
+  ];
+}
+
+/** The tables `lib/tokens.ts` may load (ESM builds). */
+export const RANK_FILES = ['o200k_base.js', 'cl100k_base.js'];
 
 /** What one route's bundle holds: its size and the packages it carries. */
 export interface BundleReport {
@@ -42,6 +61,7 @@ export async function bundleReport(handler: string): Promise<BundleReport> {
     minify: true,
     mainFields: [...BUNDLE.mainFields],
     banner: { js: BUNDLE.banner },
+    external: [...BUNDLE.external],
     write: false,
     metafile: true,
     logLevel: 'silent',

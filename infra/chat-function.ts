@@ -5,7 +5,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteSpec } from '../lib/routes.ts';
-import { BUNDLE, entryFor, PROJECT_ROOT } from './bundling.ts';
+import { BUNDLE, entryFor, PROJECT_ROOT, shipRankTables } from './bundling.ts';
 
 export interface ChatFunctionProps {
   route: RouteSpec;
@@ -64,7 +64,18 @@ export class ChatFunction extends Construct {
         target: BUNDLE.target,
         banner: BUNDLE.banner,
         mainFields: [...BUNDLE.mainFields],
+        externalModules: [...BUNDLE.external],
         forceDockerBundling: false,
+        // Only the routes that call the model count tokens.
+        ...(route.model
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: shipRankTables,
+              },
+            }
+          : {}),
       },
     });
   }

@@ -21,6 +21,7 @@ import {
   AttributeType,
   BillingMode,
   Operation,
+  ProjectionType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -69,6 +70,8 @@ export class ChatHistoryStack extends Stack {
       indexName: TABLE.roomsIndex.name,
       partitionKey: { name: TABLE.roomsIndex.partitionKey, type: AttributeType.STRING },
       sortKey: { name: TABLE.roomsIndex.sortKey, type: AttributeType.STRING },
+      // Keys only: a send that leaves its room's place alone writes nothing to the index.
+      projectionType: ProjectionType.KEYS_ONLY,
     });
 
     const key = new Key(this, 'ApiKeyKey', {

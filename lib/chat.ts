@@ -10,7 +10,7 @@ import {
   ModelKeyRejectedError,
   ModelUnavailableError,
 } from './model.ts';
-import type { ApiKeyStore } from './store/api-keys.ts';
+import type { AccountStore, ApiKeyRecord } from './store/accounts.ts';
 import { effectiveStatus } from './store/message-item.ts';
 import type { Exchange, MessageStore, StoredMessage } from './store/messages.ts';
 import type { ReplyRef, ReplyStore } from './store/replies.ts';
@@ -32,7 +32,7 @@ const TITLE_CHARS = 60;
 export interface ChatDeps {
   messages: MessageStore;
   replies: ReplyStore;
-  apiKeys: ApiKeyStore;
+  accounts: AccountStore;
   vault: KeyVault;
   model: ChatModel;
   limits: UsageLimits;
@@ -87,9 +87,12 @@ export async function prepareTurn(
 ): Promise<PreparedTurn> {
   const { userId, roomId, content } = request;
   const model = chooseModel(deps.settings, request.model);
-  const apiKey = await resolveApiKey(deps, userId);
-  await deps.limits.admit(userId);
+  // One read of the user's account gives the key and the limits; one write counts the send.
+  const account = await deps.accounts.read(userId);
+  const apiKey = await resolveApiKey(deps, userId, account.apiKey);
+  const latest = await deps.limits.admit(userId, roomId, account);
   const started = await deps.messages.beginExchange(userId, roomId, {
+    leadsRooms: latest,
     user: { senderId: userId, content },
     reply: {
       senderId: AI_SENDER_ID,
@@ -203,16 +206,29 @@ export async function replayExchange(
   return exchange;
 }
 
-/** CONTEXT_TOKEN_BUDGET, or the model's window less the reply's room and the system prompt. */
-function contextBudget(settings: ModelSettings, model: string): number {
+/** The default budget's ceiling: what a long conversation sends on every message. */
+export const DEFAULT_CONTEXT_BUDGET = 16_000;
+
+/**
+ * CONTEXT_TOKEN_BUDGET, or a budget well below the model's window: 16,000 tokens or half the
+ * window, whichever is smaller, and never more than the window leaves beside the reply and the
+ * system prompt. (The whole window would bill the user's key for ~100,000 input tokens on every
+ * message of a long chat.)
+ */
+export function contextBudget(settings: ModelSettings, model: string): number {
   if (settings.CONTEXT_TOKEN_BUDGET) return settings.CONTEXT_TOKEN_BUDGET;
+  const window = contextWindow(model);
   const system = Buffer.byteLength(settings.SYSTEM_PROMPT, 'utf8') + MESSAGE_OVERHEAD_TOKENS;
-  return Math.max(1, contextWindow(model) - settings.OPENAI_MAX_TOKENS - system);
+  const room = window - settings.OPENAI_MAX_TOKENS - system;
+  return Math.max(1, Math.min(DEFAULT_CONTEXT_BUDGET, Math.floor(window / 2), room));
 }
 
 /** The user's own key, else the server-wide fallback when one is configured. */
-async function resolveApiKey(deps: ChatDeps, userId: string): Promise<string> {
-  const record = await deps.apiKeys.get(userId);
+async function resolveApiKey(
+  deps: ChatDeps,
+  userId: string,
+  record: ApiKeyRecord | undefined,
+): Promise<string> {
   if (!record) {
     const fallback = await deps.fallbackKey();
     if (fallback) return fallback;

@@ -73,9 +73,9 @@ const modelSchema = z.object({
   OPENAI_MAX_RETRIES: int(1, 0, 5),
   /** Models a request may name; default: just OPENAI_MODEL. */
   ALLOWED_MODELS: csv(''),
-  /** Tokens for earlier messages plus the new one; default: the model's window less max_tokens and the system prompt. */
+  /** Tokens for earlier messages plus the new one; default: 16,000 or half the model's window, whichever is smaller. */
   CONTEXT_TOKEN_BUDGET: z.coerce.number().int().min(1).optional(),
-  CONTEXT_MAX_MESSAGES: int(500, 0, 10_000),
+  CONTEXT_MAX_MESSAGES: int(100, 0, 10_000),
   RATE_LIMIT_PER_MINUTE: int(20, 0, 100_000),
   DAILY_TOKEN_LIMIT: int(0, 0, 1_000_000_000),
   /** Seconds a send may run (the function's timeout): how long an idempotency claim holds. */

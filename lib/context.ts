@@ -6,22 +6,28 @@ export interface FitOptions {
   budget: number;
   /** A hard cap on how many earlier messages are sent, whatever their size. */
   maxMessages: number;
-  /** The model's token counter; built only if the cheap bound does not settle the question. */
-  counter: () => TokenCounter;
-  /** Messages to leave out (failed replies). */
+  /** The model's token counter; loaded only if the cheap bound does not settle the question. */
+  counter: () => Promise<TokenCounter>;
+  /** Messages to leave out (replies still being written, failed ones). */
   skip: (message: StoredMessage) => boolean;
 }
 
-const FIRST_CHUNK = 16;
-const MAX_CHUNK = 128;
+/** The exchange before this one: it may have been written a moment ago. */
+const NEWEST = 2;
+const MIN_CHUNK = 8;
 
 /**
- * The longest run of most recent messages before `newest` that fits the budget with it, oldest
- * first. It reads backwards in growing chunks, so reads are in proportion to what is sent.
+ * The longest run of most recent messages before the new one that fits the budget with it,
+ * oldest first.
+ *
+ * Reads follow what is sent: first the newest exchange, strongly consistent (it may have been
+ * written a moment ago); then, eventually consistent (half the price; those messages were written
+ * at least an exchange ago), about as many more as the budget can still hold, estimated from the
+ * sizes seen so far: usually two Queries in all.
  *
  * A token is at least one byte, so a text's UTF-8 length bounds its token count. While the
- * bounds fit, nothing is tokenized (building the encoder costs about a second at cold start);
- * once they do not, everything taken so far is counted exactly with js-tiktoken.
+ * bounds fit, nothing is tokenized (loading the encoder costs about a second); once they do
+ * not, everything taken so far is counted with js-tiktoken, once.
  */
 export async function fitContext(
   store: MessageStore,
@@ -30,6 +36,7 @@ export async function fitContext(
   options: FitOptions,
 ): Promise<StoredMessage[]> {
   const newest = exchange.user;
+  const { budget, maxMessages } = options;
   let counter: TokenCounter | undefined;
   const cost = (message: StoredMessage) =>
     (counter ? counter(message.content) : Buffer.byteLength(message.content, 'utf8')) +
@@ -38,11 +45,10 @@ export async function fitContext(
   const taken: StoredMessage[] = [];
   let used = cost(newest);
   let before = newest.seq;
-  let chunk = FIRST_CHUNK;
+  let chunk = NEWEST;
+  let read = 0;
+  let readCost = 0;
   for (;;) {
-    // The newest messages may have been written a moment ago: read them strongly consistent.
-    // Older ones were written at least a few exchanges ago, so an eventually consistent read
-    // (half the price) sees them.
     const earlier = await store.recent(userId, newest.roomId, {
       after: exchange.base,
       before,
@@ -52,20 +58,26 @@ export async function fitContext(
     for (const message of [...earlier].reverse()) {
       if (options.skip(message)) continue;
       let price = cost(message);
-      if (used + price > options.budget && !counter) {
-        counter = options.counter();
+      if (used + price > budget && !counter) {
+        counter = await options.counter();
         used = [newest, ...taken].reduce((sum, m) => sum + cost(m), 0);
         price = cost(message);
       }
-      if (used + price > options.budget || taken.length >= options.maxMessages) {
+      if (used + price > budget || taken.length >= maxMessages) {
         return withoutOrphanReply(taken);
       }
       taken.unshift(message);
       used += price;
+      read += 1;
+      readCost += price;
     }
     if (earlier.length < chunk || !earlier[0]) return taken;
     before = earlier[0].seq;
-    chunk = Math.min(chunk * 2, MAX_CHUNK);
+    // As many as the rest of the budget holds at the sizes seen so far, and one more to learn
+    // where it ends; never more than the cap allows.
+    const perMessage = read > 0 ? readCost / read : MESSAGE_OVERHEAD_TOKENS;
+    const fits = Math.ceil((budget - used) / Math.max(perMessage, MESSAGE_OVERHEAD_TOKENS)) + 1;
+    chunk = Math.max(MIN_CHUNK, Math.min(fits, maxMessages - taken.length + 1));
   }
 }
 

@@ -1,85 +1,76 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { ServiceUnavailableError, TooManyRequestsError } from './errors.ts';
-import { isConditionFailure } from './store/conditions.ts';
-import { keys } from './table.ts';
+import type { AccountState, AccountStore } from './store/accounts.ts';
 
 /** Per-user limits on model calls. */
 export interface UsageLimits {
-  /** Counts one send or stream, or throws `TooManyRequestsError` (nothing counted). */
-  admit(userId: string, now?: number): Promise<void>;
+  /**
+   * Counts one send into `roomId`, or throws `TooManyRequestsError` (nothing counted). `seen` is
+   * the account as the caller read it. Resolves to whether `roomId` was already the user's latest
+   * conversation (so its place at the top of the rooms list need not move).
+   */
+  admit(userId: string, roomId: string, seen: AccountState, now?: number): Promise<boolean>;
   /** Adds the tokens a reply used to today's total. */
   recordTokens(userId: string, tokens: number, now?: number): Promise<void>;
 }
 
-export interface DynamoUsageLimitsOptions {
-  client: DynamoDBDocumentClient;
-  tableName: string;
-  /** Sends and streams per user in any 60 seconds; 0 turns the limit off. */
+export interface AccountLimitsOptions {
+  accounts: AccountStore;
+  /** Sends and streams per user in any 60 seconds (counted in whole seconds); 0 turns it off. */
   perMinute: number;
   /** Tokens per user per UTC day; 0 turns the limit off. */
   dailyTokens: number;
 }
 
-const WINDOW_MS = 60_000;
+const WINDOW_SECONDS = 60;
 /** Enough for a burst of concurrent sends from one user to each win a turn. */
 const ATTEMPTS = 25;
-const RATE_KEY = 'LIMIT#RATE';
-const tokensKey = (day: string) => `LIMIT#TOKENS#${day}`;
 
 const sleep = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
 
 /**
- * Limits kept in DynamoDB with conditional writes, so every container enforces the same numbers:
- * a sliding 60-second window (the times of the user's recent sends, in one small item, updated
- * with optimistic concurrency), and a per-day token total.
+ * Limits kept in the user's account item with a conditional write, so every container enforces
+ * the same numbers: a sliding 60-second window of sends (counted per second, so the item stays
+ * small whatever the limit), and a per-day token total.
  */
-export class DynamoUsageLimits implements UsageLimits {
-  readonly #db: DynamoDBDocumentClient;
-  readonly #table: string;
+export class AccountLimits implements UsageLimits {
+  readonly #accounts: AccountStore;
   readonly #perMinute: number;
   readonly #dailyTokens: number;
 
-  constructor({ client, tableName, perMinute, dailyTokens }: DynamoUsageLimitsOptions) {
-    this.#db = client;
-    this.#table = tableName;
+  constructor({ accounts, perMinute, dailyTokens }: AccountLimitsOptions) {
+    this.#accounts = accounts;
     this.#perMinute = perMinute;
     this.#dailyTokens = dailyTokens;
   }
 
-  async admit(userId: string, now = Date.now()): Promise<void> {
-    if (this.#dailyTokens > 0) await this.#checkTokens(userId, now);
-    if (this.#perMinute > 0) await this.#takeSlot(userId, now);
+  async admit(userId: string, roomId: string, seen: AccountState, now = Date.now()) {
+    let account = seen;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(attempt);
+      this.#checkTokens(account, now);
+      const sends = this.#takeSlot(account, now);
+      const latest = account.lastRoom === roomId;
+      // With no rate limit and the same conversation as last time, there is nothing to write.
+      if (!sends && latest) return true;
+      const outcome = await this.#accounts.recordSend(userId, account, {
+        sends: sends ?? account.sends,
+        ...(latest ? {} : { lastRoom: roomId }),
+      });
+      if (outcome.recorded) return latest;
+      account = outcome.current;
+    }
+    throw new ServiceUnavailableError('Too many simultaneous requests; try again');
   }
 
   async recordTokens(userId: string, tokens: number, now = Date.now()): Promise<void> {
     if (this.#dailyTokens <= 0 || tokens <= 0) return;
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: { pk: keys.user(userId), sk: tokensKey(utcDay(now)) },
-        UpdateExpression: 'ADD used :tokens SET expires_at = :expires',
-        ExpressionAttributeValues: {
-          ':tokens': tokens,
-          ':expires': Math.floor(nextUtcMidnight(now) / 1000) + 86_400,
-        },
-      }),
-    );
+    await this.#accounts.addTokens(userId, utcDay(now), tokens);
   }
 
-  async #checkTokens(userId: string, now: number) {
-    const { Item } = await this.#db.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: { pk: keys.user(userId), sk: tokensKey(utcDay(now)) },
-      }),
-    );
-    if ((Item?.used ?? 0) >= this.#dailyTokens) {
+  #checkTokens(account: AccountState, now: number) {
+    if (this.#dailyTokens <= 0 || account.tokensDay !== utcDay(now)) return;
+    if (account.tokensUsed >= this.#dailyTokens) {
       throw new TooManyRequestsError(
         `Daily token limit of ${this.#dailyTokens} reached; it resets at midnight UTC`,
         (nextUtcMidnight(now) - now) / 1000,
@@ -87,44 +78,27 @@ export class DynamoUsageLimits implements UsageLimits {
     }
   }
 
-  async #takeSlot(userId: string, now: number) {
-    const key = { pk: keys.user(userId), sk: RATE_KEY };
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(attempt);
-      const { Item } = await this.#db.send(
-        new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }),
+  /** The window with this send in it, or undefined when there is no rate limit. */
+  #takeSlot(account: AccountState, now: number): Record<string, number> | undefined {
+    if (this.#perMinute <= 0) return undefined;
+    const second = Math.floor(now / 1000);
+    const recent = Object.entries(account.sends)
+      .map(([at, count]) => [Number(at), count] as const)
+      .filter(([at]) => at > second - WINDOW_SECONDS);
+    const used = recent.reduce((sum, [, count]) => sum + count, 0);
+    if (used >= this.#perMinute) {
+      // The earliest second whose sends must age out for one more to fit.
+      let freed = 0;
+      const sorted = [...recent].sort((a, b) => a[0] - b[0]);
+      const [oldest] = sorted.find(([, count]) => (freed += count) > used - this.#perMinute) ?? [];
+      throw new TooManyRequestsError(
+        `Rate limit of ${this.#perMinute} messages per minute reached; try again shortly`,
+        (oldest ?? second) + WINDOW_SECONDS - now / 1000,
       );
-      const version = (Item?.version as number | undefined) ?? 0;
-      const recent = ((Item?.sends as number[] | undefined) ?? []).filter(
-        (t) => t > now - WINDOW_MS,
-      );
-      if (recent.length >= this.#perMinute) {
-        const oldest = Math.min(...recent);
-        throw new TooManyRequestsError(
-          `Rate limit of ${this.#perMinute} messages per minute reached; try again shortly`,
-          (oldest + WINDOW_MS - now) / 1000,
-        );
-      }
-      try {
-        await this.#db.send(
-          new PutCommand({
-            TableName: this.#table,
-            Item: {
-              ...key,
-              sends: [...recent, now],
-              version: version + 1,
-              expires_at: Math.floor((now + 2 * WINDOW_MS) / 1000),
-            },
-            ConditionExpression: 'attribute_not_exists(sk) OR version = :version',
-            ExpressionAttributeValues: { ':version': version },
-          }),
-        );
-        return;
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
     }
-    throw new ServiceUnavailableError('Too many simultaneous requests; try again');
+    const window = Object.fromEntries(recent.map(([at, count]) => [String(at), count]));
+    window[String(second)] = (window[String(second)] ?? 0) + 1;
+    return window;
   }
 }
 

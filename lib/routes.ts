@@ -41,8 +41,9 @@ export interface RouteSpec {
 }
 
 /**
- * Send, and stream too, use these on the table: the API key and limits, the conversation's
- * counter, the exchange's items (one batch), the reply's saves, context reads, idempotency.
+ * Send, and stream too, use these on the table: the account (key and limits), the
+ * conversation's counter, the exchange's items (one batch), the reply's saves, context reads,
+ * idempotency records (claimed with a put, released with a delete, replayed with a batch read).
  */
 const SEND_ACTIONS: DynamoAction[] = [
   'dynamodb:GetItem',
@@ -126,7 +127,8 @@ export const routes: readonly RouteSpec[] = [
     path: '/api/chat/ai/rooms',
     handler: 'get-rooms',
     auth: true,
-    dynamodb: [],
+    // The index holds keys only; the rooms are read in one batch.
+    dynamodb: ['dynamodb:BatchGetItem'],
     roomsIndex: true,
     kms: [],
     model: false,
@@ -137,7 +139,7 @@ export const routes: readonly RouteSpec[] = [
     path: '/api/chat/ai/api-key',
     handler: 'put-api-key',
     auth: true,
-    dynamodb: ['dynamodb:PutItem'],
+    dynamodb: ['dynamodb:UpdateItem'],
     kms: ['kms:Encrypt'],
     model: false,
     timeoutSeconds: 10,
@@ -157,7 +159,7 @@ export const routes: readonly RouteSpec[] = [
     path: '/api/chat/ai/api-key',
     handler: 'delete-api-key',
     auth: true,
-    dynamodb: ['dynamodb:DeleteItem'],
+    dynamodb: ['dynamodb:UpdateItem'],
     kms: [],
     model: false,
     timeoutSeconds: 10,

@@ -7,19 +7,20 @@
  * - `USER#{userId}` / `MSG#{room}#{seq, 15 digits}`: one message.
  * - `USER#{userId}` / `REPLY#{messageId}`: where an AI message is (room and seq), so a reply can
  *   be followed or stopped by its id alone.
- * - `USER#{userId}` / `APIKEY`: the user's KMS-encrypted API key.
- * - `USER#{userId}` / `LIMIT#...`: rate-limit counters (expire by TTL).
+ * - `USER#{userId}` / `ACCOUNT`: the user's KMS-encrypted API key, usage limits (the last
+ *   minute's sends by second, the day's tokens) and the conversation they last sent to.
  * - `USER#{userId}` / `IDEM#{key}`: idempotency records (expire by TTL).
  * `{room}` is URI-encoded, so it never contains `#` and one room's prefix never matches another's.
  */
 export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Epoch seconds after which DynamoDB may delete the item (limit counters, idempotency records). */
+  /** Epoch seconds after which DynamoDB may delete the item (idempotency records). */
   ttlAttribute: 'expires_at',
   /**
-   * Sparse index of conversations by last activity: only non-empty room items carry
-   * `activity` (`{last_message_at}#{room}`), so a user's rooms list newest first.
+   * Sparse, keys-only index of conversations by activity: only non-empty room items carry
+   * `activity` (`{time}#{room}`, set when the room becomes the user's latest), so a user's
+   * rooms list newest first.
    */
   roomsIndex: { name: 'rooms-by-activity', partitionKey: 'pk', sortKey: 'activity' },
 } as const;
@@ -33,6 +34,6 @@ export const keys = {
   message: (roomId: string, seq: number) =>
     `${keys.messagePrefix(roomId)}${String(seq).padStart(SEQ_DIGITS, '0')}`,
   reply: (messageId: string) => `REPLY#${messageId}`,
-  apiKey: () => 'APIKEY',
+  account: () => 'ACCOUNT',
   idempotency: (key: string) => `IDEM#${key}`,
 };

@@ -2,8 +2,8 @@ import type { ChatDeps } from './chat.ts';
 import { dynamoDb } from './clients/dynamodb.ts';
 import { modelSettings, storeSettings } from './config.ts';
 import type { KeyVault } from './key-vault.ts';
-import { DynamoUsageLimits } from './limits.ts';
-import { DynamoApiKeyStore } from './store/api-keys.ts';
+import { AccountLimits } from './limits.ts';
+import { DynamoAccountStore } from './store/accounts.ts';
 import { DynamoIdempotencyStore } from './store/idempotency.ts';
 import { DynamoMessageStore } from './store/messages.ts';
 import { DynamoReplyStore } from './store/replies.ts';
@@ -21,7 +21,7 @@ export const messageStore = () => new DynamoMessageStore(table());
 
 export const replyStore = () => new DynamoReplyStore(table());
 
-export const apiKeyStore = () => new DynamoApiKeyStore(table());
+export const accountStore = () => new DynamoAccountStore(table());
 
 /** Idempotency records for send and stream, held as long as a send may run. */
 export const idempotencyStore = () =>
@@ -37,14 +37,15 @@ export async function keyVault(): Promise<KeyVault> {
 export async function chatDeps(): Promise<ChatDeps> {
   const settings = modelSettings();
   const { fallbackKey, OpenAIChatModel } = await import('./model.ts');
+  const accounts = accountStore();
   return {
     messages: messageStore(),
     replies: replyStore(),
-    apiKeys: apiKeyStore(),
+    accounts,
     vault: await keyVault(),
     model: new OpenAIChatModel({ settings }),
-    limits: new DynamoUsageLimits({
-      ...table(),
+    limits: new AccountLimits({
+      accounts,
       perMinute: settings.RATE_LIMIT_PER_MINUTE,
       dailyTokens: settings.DAILY_TOKEN_LIMIT,
     }),

@@ -35,11 +35,16 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
+  // An explicit endpoint (another DynamoDB Local, or a measuring proxy in front of one) is used
+  // as it is; otherwise the stack starts its own.
+  const external = env.AWS_ENDPOINT_URL_DYNAMODB;
   const inMemory = env.DYNAMODB_IN_MEMORY === 'true';
-  const db = await startDynamoDbLocal({
-    dataDir: inMemory ? undefined : join(dataDir, 'dynamodb'),
-    ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
-  });
+  const db = external
+    ? { endpoint: external, stop: async () => undefined }
+    : await startDynamoDbLocal({
+        dataDir: inMemory ? undefined : join(dataDir, 'dynamodb'),
+        ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
+      });
   stops.push(db.stop);
   await ensureTable(db.endpoint, env.TABLE_NAME);
   env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
@@ -73,9 +78,12 @@ try {
   });
   stops.push(http.close);
 
-  say(
-    `DynamoDB Local: ${db.endpoint} (${inMemory ? 'in memory' : `data in ${join(dataDir, 'dynamodb')}`})`,
-  );
+  const where = external
+    ? 'AWS_ENDPOINT_URL_DYNAMODB'
+    : inMemory
+      ? 'in memory'
+      : `data in ${join(dataDir, 'dynamodb')}`;
+  say(`DynamoDB Local: ${db.endpoint} (${where})`);
   say(`KMS (local): ${kms.endpoint}, key ${env.KMS_KEY_ID}`);
   if (devSecret)
     say(`JWT: HS256 with the dev secret "${DEV_JWT_SECRET}"; npm run token -- <userId>`);

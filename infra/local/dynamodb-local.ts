@@ -83,7 +83,7 @@ const ROOMS_INDEX: GlobalSecondaryIndex = {
     { AttributeName: TABLE.roomsIndex.partitionKey, KeyType: 'HASH' },
     { AttributeName: TABLE.roomsIndex.sortKey, KeyType: 'RANGE' },
   ],
-  Projection: { ProjectionType: 'ALL' },
+  Projection: { ProjectionType: 'KEYS_ONLY' },
 };
 
 const ATTRIBUTES = [

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord } from '../store/api-keys.ts';
+import type { ApiKeyRecord } from '../store/accounts.ts';
 import { effectiveStatus } from '../store/message-item.ts';
 import type { Exchange, RoomSummary, StoredMessage } from '../store/messages.ts';
 

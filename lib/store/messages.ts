@@ -21,6 +21,11 @@ export type { Order } from './page-range.ts';
 
 /** What a send hands in: the question, and the reply about to be written. */
 export interface ExchangeStart {
+  /**
+   * The conversation already leads the user's rooms list (it had their last send), so its
+   * place in the rooms index stays as it is: moving it costs two index writes.
+   */
+  leadsRooms?: boolean;
   user: { senderId: string; content: string };
   reply: {
     senderId: string;
@@ -121,6 +126,8 @@ export interface MessageStore {
 }
 
 interface RoomItem {
+  sk: string;
+  activity?: string;
   room_id: string;
   seq: number;
   base?: number;
@@ -132,6 +139,16 @@ interface RoomItem {
 }
 
 const PREVIEW_CHARS = 120;
+
+function roomSummary(item: RoomItem): RoomSummary {
+  return {
+    roomId: item.room_id,
+    title: item.title ?? item.auto_title ?? item.room_id,
+    messageCount: Math.max(0, Number(item.message_count)),
+    lastMessageAt: item.last_message_at ?? '',
+    lastMessagePreview: item.last_message_preview ?? '',
+  };
+}
 const busy = () => new ServiceUnavailableError('The database is busy; try again');
 /** Keys read per purge step: enough to keep the batches busy, few enough to stop in time. */
 const PURGE_PAGE = 250;
@@ -178,7 +195,7 @@ export class DynamoMessageStore implements MessageStore {
         UpdateExpression:
           'ADD #seq :two, message_count :two SET room_id = :room, updated_at = :now, ' +
           'created_at = if_not_exists(created_at, :now), last_message_at = :now, ' +
-          'last_message_preview = :preview, #activity = :activity, ' +
+          `last_message_preview = :preview, #activity = ${start.leadsRooms ? 'if_not_exists(#activity, :activity)' : ':activity'}, ` +
           'auto_title = if_not_exists(auto_title, :title)',
         ExpressionAttributeNames: { '#seq': 'seq', '#activity': TABLE.roomsIndex.sortKey },
         ExpressionAttributeValues: {
@@ -366,18 +383,36 @@ export class DynamoMessageStore implements MessageStore {
           : undefined,
       }),
     );
+    // The index holds keys only (so a send that does not move a room writes nothing to it):
+    // the rooms themselves come in one batch read.
+    const found = await this.#getAll(Items.map((item) => ({ pk, sk: item.sk as string })));
+    const bySk = new Map(found.map((item) => [item.sk as string, item as unknown as RoomItem]));
     return {
-      rooms: (Items as RoomItem[]).map((item) => ({
-        roomId: item.room_id,
-        title: item.title ?? item.auto_title ?? item.room_id,
-        messageCount: Math.max(0, Number(item.message_count)),
-        lastMessageAt: item.last_message_at ?? '',
-        lastMessagePreview: item.last_message_preview ?? '',
-      })),
+      rooms: Items.flatMap((key) => {
+        // The index lags the table: a room cleared a moment ago may still be in it.
+        const item = bySk.get(key.sk as string);
+        return item?.activity ? [roomSummary(item)] : [];
+      }),
       nextCursor: LastEvaluatedKey
         ? encodeCursor({ sk: LastEvaluatedKey.sk, a: LastEvaluatedKey[TABLE.roomsIndex.sortKey] })
         : null,
     };
+  }
+
+  /** Items by key in one BatchGetItem (at most 100), retrying what DynamoDB leaves unprocessed. */
+  async #getAll(wanted: ItemKey[]): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    let pending = wanted;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= WRITE_ATTEMPTS) throw busy();
+      if (attempt > 0) await this.#sleep(attempt);
+      const { Responses, UnprocessedKeys } = await this.#db.send(
+        new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: pending } } }),
+      );
+      found.push(...(Responses?.[this.#table] ?? []));
+      pending = (UnprocessedKeys?.[this.#table]?.Keys ?? []) as ItemKey[];
+    }
+    return found;
   }
 
   async clear(userId: string, roomId: string, timeLeftMs: () => number): Promise<ClearResult> {

@@ -15,7 +15,7 @@ const db = DynamoDBDocumentClient.from(
   }),
 );
 const table = inject('tableName');
-const keyItem = (userId: string) => ({ pk: `USER#${userId}`, sk: 'APIKEY' });
+const keyItem = (userId: string) => ({ pk: `USER#${userId}`, sk: 'ACCOUNT' });
 
 describe('API key settings', () => {
   it('stores a key encrypted and shows only whether there is one, its last 4 and when it changed', async () => {

@@ -65,7 +65,7 @@ describe('sending a message', () => {
 
     const seen = JSON.parse(last.body.ai_message.content) as { role: string; content: string }[];
     const earlier = seen.slice(1, -1);
-    const count = tokenCounter('gpt-4o-mini');
+    const count = await tokenCounter('gpt-4o-mini');
     const cost = (m: { content: string }) => count(m.content) + MESSAGE_OVERHEAD_TOKENS;
     const used = [...earlier, seen.at(-1) as { content: string }].reduce(
       (sum, m) => sum + cost(m),

@@ -29,7 +29,7 @@ describe('clearing a long conversation', () => {
       expect((await clear(user)).body.deleted_count).toBe(0);
     }
     expect(await itemsOf(db, table, user.id)).toEqual([
-      keys.apiKey(),
+      keys.account(),
       keys.room(`ai_chat_${user.id}`),
     ]);
   }, 180_000);

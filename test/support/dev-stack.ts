@@ -19,8 +19,13 @@ export async function startDevStack(
   env: Record<string, string>,
   timeoutMs = 90_000,
 ): Promise<DevStack> {
+  // Endpoints another test set in this worker's environment must not leak into a new stack.
+  const inherited = { ...process.env };
+  for (const name of Object.keys(inherited)) {
+    if (name.startsWith('AWS_ENDPOINT_URL_') || name === 'OPENAI_BASE_URL') delete inherited[name];
+  }
   const child = spawn(process.execPath, [DEV_ENTRY], {
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

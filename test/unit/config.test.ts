@@ -35,7 +35,7 @@ describe('settings', () => {
     expect(settings).toMatchObject({
       OPENAI_MAX_TOKENS: 1000,
       OPENAI_TEMPERATURE: 0.7,
-      CONTEXT_MAX_MESSAGES: 500,
+      CONTEXT_MAX_MESSAGES: 100,
       RATE_LIMIT_PER_MINUTE: 20,
       DAILY_TOKEN_LIMIT: 0,
       SYSTEM_PROMPT: expect.stringContaining('Leta AI'),

@@ -43,7 +43,7 @@ describe('fitting the context to the token budget', () => {
       {
         budget: 1_000,
         maxMessages: 100,
-        counter: () => {
+        counter: async () => {
           built = true;
           return words();
         },
@@ -76,7 +76,7 @@ describe('fitting the context to the token budget', () => {
       {
         budget,
         maxMessages: 100,
-        counter: words,
+        counter: async () => words(),
         skip: () => false,
       },
     );
@@ -97,7 +97,7 @@ describe('fitting the context to the token budget', () => {
       {
         budget: 10 * cost('m1'),
         maxMessages: 100,
-        counter: words,
+        counter: async () => words(),
         skip: () => false,
       },
     );
@@ -116,7 +116,7 @@ describe('fitting the context to the token budget', () => {
       {
         budget: 1_000,
         maxMessages: 3,
-        counter: words,
+        counter: async () => words(),
         skip: (m) => m.content === 'error reply',
       },
     );
