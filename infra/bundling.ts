@@ -17,25 +17,28 @@ export const BUNDLE = {
   banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
   mainFields: ['module', 'main'],
   /** Loaded only when a count is needed (lib/tokens.ts), from files beside the bundle. */
-  external: ['js-tiktoken/ranks/*'],
+  external: ['gpt-tokenizer/encoding/*'],
 } as const;
 
+/** The encodings `lib/tokens.ts` may load. */
+export const ENCODINGS = ['o200k_base', 'cl100k_base'];
+
 /**
- * Shell commands that put the tokenizer's rank tables beside a bundle as a tiny `node_modules`
- * (the package manifest and the two tables), where the bundle's `import()` finds them.
+ * Shell commands that put the tokenizer's encodings beside a bundle as a tiny `node_modules`:
+ * the package manifest (its exports map `encoding/*`) and each encoding bundled into one ESM
+ * file by the same esbuild, where the bundle's `import()` finds them.
  */
 export function shipRankTables(inputDir: string, outputDir: string): string[] {
-  const from = `${inputDir}/node_modules/js-tiktoken`;
-  const to = `${outputDir}/node_modules/js-tiktoken`;
+  const to = `${outputDir}/node_modules/gpt-tokenizer`;
   return [
-    `mkdir -p "${to}/dist/ranks"`,
-    `cp "${from}/package.json" "${to}/package.json"`,
-    ...RANK_FILES.map((file) => `cp "${from}/dist/ranks/${file}" "${to}/dist/ranks/${file}"`),
+    `mkdir -p "${to}/esm/encoding"`,
+    `cp "${inputDir}/node_modules/gpt-tokenizer/package.json" "${to}/package.json"`,
+    ...ENCODINGS.map(
+      (name) =>
+        `echo "export * from 'gpt-tokenizer/encoding/${name}';" | (cd "${inputDir}" && node_modules/.bin/esbuild --bundle --format=esm --platform=node --minify --log-level=warning --outfile="${to}/esm/encoding/${name}.js")`,
+    ),
   ];
 }
-
-/** The tables `lib/tokens.ts` may load (ESM builds). */
-export const RANK_FILES = ['o200k_base.js', 'cl100k_base.js'];
 
 /** What one route's bundle holds: its size and the packages it carries. */
 export interface BundleReport {

@@ -11,10 +11,16 @@ import {
   ModelUnavailableError,
 } from './model.ts';
 import type { AccountStore, ApiKeyRecord } from './store/accounts.ts';
-import { effectiveStatus } from './store/message-item.ts';
+import { effectiveStatus, type TokenCount } from './store/message-item.ts';
 import type { Exchange, MessageStore, StoredMessage } from './store/messages.ts';
 import type { ReplyRef, ReplyStore } from './store/replies.ts';
-import { contextWindow, MESSAGE_OVERHEAD_TOKENS, tokenCounter } from './tokens.ts';
+import {
+  contextWindow,
+  encodingFor,
+  loadedCounter,
+  MESSAGE_OVERHEAD_TOKENS,
+  tokenCounter,
+} from './tokens.ts';
 import {
   AI_SENDER_ID,
   BAD_KEY_MESSAGE,
@@ -93,7 +99,7 @@ export async function prepareTurn(
   const latest = await deps.limits.admit(userId, roomId, account);
   const started = await deps.messages.beginExchange(userId, roomId, {
     leadsRooms: latest,
-    user: { senderId: userId, content },
+    user: { senderId: userId, content, ...countIfLoaded(model, content) },
     reply: {
       senderId: AI_SENDER_ID,
       aiModel: model,
@@ -105,6 +111,7 @@ export async function prepareTurn(
     budget: contextBudget(deps.settings, model),
     maxMessages: deps.settings.CONTEXT_MAX_MESSAGES,
     counter: () => tokenCounter(model),
+    encoding: encodingFor(model),
     skip: (message) => !sentAsContext(message),
   });
   const messages: ChatTurn[] = [
@@ -150,6 +157,15 @@ export function titleFrom(content: string): string {
   const cut = chars.slice(0, TITLE_CHARS + 1).join('');
   const space = cut.lastIndexOf(' ');
   return `${(space > TITLE_CHARS / 2 ? cut.slice(0, space) : chars.slice(0, TITLE_CHARS).join('')).trimEnd()}…`;
+}
+
+/**
+ * A text's exact token count, if this container has the model's encoder loaded already (it is
+ * never loaded just for this): stored with the message, it spares later sends the encoder.
+ */
+export function countIfLoaded(model: string, text: string): { tokens?: TokenCount } {
+  const counter = loadedCounter(model);
+  return counter ? { tokens: { encoding: encodingFor(model), count: counter(text) } } : {};
 }
 
 /** What the user is told when the model fails. */

@@ -8,6 +8,8 @@ export interface FitOptions {
   maxMessages: number;
   /** The model's token counter; loaded only if the cheap bound does not settle the question. */
   counter: () => Promise<TokenCounter>;
+  /** The model's encoding: a count stored in it is used as it is. */
+  encoding: string;
   /** Messages to leave out (replies still being written, failed ones). */
   skip: (message: StoredMessage) => boolean;
 }
@@ -25,9 +27,10 @@ const MIN_CHUNK = 8;
  * at least an exchange ago), about as many more as the budget can still hold, estimated from the
  * sizes seen so far: usually two Queries in all.
  *
- * A token is at least one byte, so a text's UTF-8 length bounds its token count. While the
- * bounds fit, nothing is tokenized (loading the encoder costs about a second); once they do
- * not, everything taken so far is counted with js-tiktoken, once.
+ * Messages carry their exact count when whoever wrote them had the encoder loaded. For the
+ * rest, a token is at least one byte, so a text's UTF-8 length bounds its count. While the
+ * counts and bounds fit, nothing is tokenized (loading the encoder costs about 0.2 s and
+ * 100 MiB); once they do not, the uncounted messages taken so far are counted, once.
  */
 export async function fitContext(
   store: MessageStore,
@@ -39,8 +42,11 @@ export async function fitContext(
   const { budget, maxMessages } = options;
   let counter: TokenCounter | undefined;
   const cost = (message: StoredMessage) =>
-    (counter ? counter(message.content) : Buffer.byteLength(message.content, 'utf8')) +
-    MESSAGE_OVERHEAD_TOKENS;
+    (message.tokens?.encoding === options.encoding
+      ? message.tokens.count
+      : counter
+        ? counter(message.content)
+        : Buffer.byteLength(message.content, 'utf8')) + MESSAGE_OVERHEAD_TOKENS;
 
   const taken: StoredMessage[] = [];
   let used = cost(newest);

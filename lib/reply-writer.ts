@@ -1,5 +1,6 @@
 import {
   type ChatDeps,
+  countIfLoaded,
   fallbackReply,
   isModelError,
   logModelFailure,
@@ -117,7 +118,10 @@ export async function writeReply(
   }
 
   if (writer.signal === 'gone') return { message: await deps.replies.read(userId, ref) };
-  const end = endOf({ text, model, usage, failure, stopped: writer.signal === 'stop' });
+  const end = {
+    ...endOf({ text, model, usage, failure, stopped: writer.signal === 'stop' }),
+    ...countIfLoaded(turn.model, text),
+  };
   const message = await deps.replies.finish(userId, ref, end);
   if (usage) await countUsage(deps, userId, usage.totalTokens);
   return {

@@ -1,5 +1,3 @@
-import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
-
 /** Counts a model's tokens in a text. */
 export type TokenCounter = (text: string) => number;
 
@@ -8,26 +6,37 @@ export const MESSAGE_OVERHEAD_TOKENS = 4;
 
 type Encoding = 'cl100k_base' | 'o200k_base';
 
-const encoders = new Map<Encoding, Promise<Tiktoken>>();
+/** Counts the tokens of a text: one encoding of gpt-tokenizer. */
+type RawCounter = (text: string, options: { disallowedSpecial: Set<string> }) => number;
+
+const encoders = new Map<Encoding, Promise<RawCounter>>();
 
 /**
- * The rank tables (3.4 MB, and about a second to build an encoder from) are imported only when
- * a count is needed: deployed bundles leave them out and ship them beside the bundle
+ * The encodings (3.6 MB of rank tables, about 0.2 s to load) are imported only when a count is
+ * needed: deployed bundles leave them out and ship them beside the bundle
  * (`infra/bundling.ts`), so a cold start never parses them.
  */
-const RANKS: Record<Encoding, () => Promise<{ default: TiktokenBPE }>> = {
-  cl100k_base: () => import('js-tiktoken/ranks/cl100k_base'),
-  o200k_base: () => import('js-tiktoken/ranks/o200k_base'),
+const ENCODINGS: Record<Encoding, () => Promise<{ countTokens: RawCounter }>> = {
+  cl100k_base: () => import('gpt-tokenizer/encoding/cl100k_base'),
+  o200k_base: () => import('gpt-tokenizer/encoding/o200k_base'),
 };
 
+/** A user may type `<|endoftext|>`: it is counted as the text it is, never refused. */
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
 /** Models that predate o200k_base use cl100k_base; everything else, unknown models included, o200k_base. */
-function encodingFor(model: string): Encoding {
+export function encodingFor(model: string): Encoding {
   return /^(gpt-3\.5|gpt-4(?!o|\.|-?o)|text-embedding)/.test(model) ? 'cl100k_base' : 'o200k_base';
 }
 
-/** Whether a model's encoder has been built in this container (for tests and the benchmark). */
-export function encoderLoaded(model: string): boolean {
-  return encoders.has(encodingFor(model));
+const ready = new Map<Encoding, TokenCounter>();
+
+/**
+ * The model's counter if this container has already loaded it, else undefined: for counting
+ * for free (a count stored with a message spares later sends the encoder).
+ */
+export function loadedCounter(model: string): TokenCounter | undefined {
+  return ready.get(encodingFor(model));
 }
 
 /** The token counter for a model's encoding (loaded and built once per container, then cached). */
@@ -35,12 +44,14 @@ export async function tokenCounter(model: string): Promise<TokenCounter> {
   const name = encodingFor(model);
   let encoder = encoders.get(name);
   if (!encoder) {
-    encoder = RANKS[name]().then((ranks) => new Tiktoken(ranks.default));
+    encoder = ENCODINGS[name]().then((encoding) => encoding.countTokens);
     encoder.catch(() => encoders.delete(name));
     encoders.set(name, encoder);
   }
-  const ready = await encoder;
-  return (text) => countTokens(ready, text);
+  const count = await encoder;
+  const counter: TokenCounter = (text) => countTokens((piece) => count(piece, AS_TEXT), text);
+  ready.set(name, counter);
+  return counter;
 }
 
 /** Longest run without whitespace that is encoded in one piece. */
@@ -50,15 +61,16 @@ const SEGMENT = 512;
 
 /**
  * Counts in bounded pieces: byte-pair encoding is quadratic in the length of a run without
- * whitespace (3,000 emoji in one piece take 10 s), so such runs are cut into pieces of 16 code
- * points, and other text is encoded a segment at a time, cut before whitespace. Cuts can only
- * lose merges, so the count is exact or a slight overcount: safe for a budget.
+ * whitespace (3,000 emoji in one piece took 10 s with js-tiktoken), so such runs are cut into
+ * pieces of 16 code points, and other text is counted a segment at a time, cut before
+ * whitespace. Cuts can only lose merges, so the count is exact or a slight overcount: safe for
+ * a budget.
  */
-export function countTokens(encoder: Tiktoken, text: string): number {
+export function countTokens(count: (piece: string) => number, text: string): number {
   let total = 0;
   let segment = '';
   const flush = () => {
-    if (segment) total += encoder.encode(segment).length;
+    if (segment) total += count(segment);
     segment = '';
   };
   for (const part of text.split(/(\s+)/)) {
@@ -67,7 +79,7 @@ export function countTokens(encoder: Tiktoken, text: string): number {
       if (points.length > MAX_RUN) {
         flush();
         for (let i = 0; i < points.length; i += MAX_RUN) {
-          total += encoder.encode(points.slice(i, i + MAX_RUN).join('')).length;
+          total += count(points.slice(i, i + MAX_RUN).join(''));
         }
         continue;
       }

@@ -37,6 +37,13 @@ export interface StoredMessage {
   staleAfter?: number;
   /** Its owner asked to stop it; the writer stops at its next save. */
   stopRequested?: boolean;
+  /** Its exact token count in an encoding, when the writer had the encoder at hand. */
+  tokens?: TokenCount;
+}
+
+export interface TokenCount {
+  encoding: string;
+  count: number;
 }
 
 /** The item's attributes (snake_case, as README's data layout lists them). */
@@ -55,6 +62,8 @@ export interface MessageItem {
   updated_at?: string;
   stale_after?: number;
   stop_requested?: string;
+  tokens?: number;
+  tokens_encoding?: string;
 }
 
 export function toItem(message: StoredMessage): MessageItem {
@@ -72,6 +81,8 @@ export function toItem(message: StoredMessage): MessageItem {
     created_at: message.createdAt,
     updated_at: message.updatedAt,
     stale_after: message.staleAfter,
+    tokens: message.tokens?.count,
+    tokens_encoding: message.tokens?.encoding,
   };
 }
 
@@ -104,6 +115,10 @@ export function fromItem(item: MessageItem): StoredMessage {
     updatedAt: item.updated_at ?? item.created_at,
     staleAfter: item.stale_after === undefined ? undefined : Number(item.stale_after),
     stopRequested: item.stop_requested !== undefined || undefined,
+    tokens:
+      item.tokens !== undefined && item.tokens_encoding
+        ? { encoding: item.tokens_encoding, count: Number(item.tokens) }
+        : undefined,
   };
 }
 

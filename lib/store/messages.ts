@@ -12,7 +12,13 @@ import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { BadRequestError, ServiceUnavailableError } from '../errors.ts';
 import { keys, TABLE } from '../table.ts';
 import { isConditionFailure } from './conditions.ts';
-import { fromItem, type MessageItem, type StoredMessage, toItem } from './message-item.ts';
+import {
+  fromItem,
+  type MessageItem,
+  type StoredMessage,
+  type TokenCount,
+  toItem,
+} from './message-item.ts';
 import { type Order, pageEdge, pageRange, type Visible } from './page-range.ts';
 import { backoff, deleteItems, type ItemKey } from './purge.ts';
 
@@ -26,7 +32,7 @@ export interface ExchangeStart {
    * place in the rooms index stays as it is: moving it costs two index writes.
    */
   leadsRooms?: boolean;
-  user: { senderId: string; content: string };
+  user: { senderId: string; content: string; tokens?: TokenCount };
   reply: {
     senderId: string;
     /** The model the reply is asked of. */
@@ -220,6 +226,7 @@ export class DynamoMessageStore implements MessageStore {
       seq: seq - 1,
       senderId: start.user.senderId,
       content: start.user.content,
+      ...(start.user.tokens ? { tokens: start.user.tokens } : {}),
       messageType: 'user',
       status: 'complete',
       createdAt: now,

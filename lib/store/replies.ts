@@ -14,6 +14,7 @@ import {
   type MessageItem,
   type MessageStatus,
   type StoredMessage,
+  type TokenCount,
   usageItem,
 } from './message-item.ts';
 
@@ -37,6 +38,8 @@ export interface ReplyEnd {
   aiModel: string;
   usage?: TokenUsage;
   partial?: boolean;
+  /** Its exact token count, when the writer had the encoder at hand. */
+  tokens?: TokenCount;
 }
 
 /** The life of a reply while it is written: saved, followed, stopped, settled. */
@@ -200,6 +203,7 @@ export class DynamoReplyStore implements ReplyStore {
       'updated_at = :now',
       ...(end.usage ? ['#usage = :usage'] : []),
       ...(end.partial ? ['#partial = :partial'] : []),
+      ...(end.tokens ? ['tokens = :tokens', 'tokens_encoding = :encoding'] : []),
     ];
     try {
       const { Attributes } = await this.#db.send(
@@ -223,6 +227,9 @@ export class DynamoReplyStore implements ReplyStore {
             ':streaming': 'streaming',
             ...(end.usage ? { ':usage': usageItem(end.usage) } : {}),
             ...(end.partial ? { ':partial': true } : {}),
+            ...(end.tokens
+              ? { ':tokens': end.tokens.count, ':encoding': end.tokens.encoding }
+              : {}),
             ...(unchanged.updatedAt ? { ':seen': unchanged.updatedAt } : {}),
           },
           ReturnValues: 'ALL_NEW',

@@ -10,6 +10,8 @@ export interface Tally {
   writeUnits: number;
   /** Calls per operation (`GetItem`, `Query`, ...). */
   byOperation: Record<string, number>;
+  /** Each call: its operation, the sort key it names (single-item calls) and its units. */
+  log: { operation: string; sk?: string; units: number }[];
 }
 
 export interface CapacityProxy {
@@ -37,9 +39,11 @@ export async function startCapacityProxy(target: string): Promise<CapacityProxy>
     req.on('end', () => {
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
       let body = Buffer.concat(chunks);
+      let sk: string | undefined;
       if (operation !== 'unknown' && body.length > 0) {
         const json = JSON.parse(body.toString('utf8'));
         json.ReturnConsumedCapacity = 'INDEXES';
+        sk = json.Key?.sk?.S;
         body = Buffer.from(JSON.stringify(json));
       }
       const forward = request(
@@ -55,7 +59,7 @@ export async function startCapacityProxy(target: string): Promise<CapacityProxy>
           answer.on('data', (part: Buffer) => parts.push(part));
           answer.on('end', () => {
             const text = Buffer.concat(parts);
-            count(tally, operation, text.toString('utf8'));
+            count(tally, operation, sk, text.toString('utf8'));
             res.writeHead(answer.statusCode ?? 500, answer.headers);
             res.end(text);
           });
@@ -82,10 +86,10 @@ export async function startCapacityProxy(target: string): Promise<CapacityProxy>
 }
 
 function empty(): Tally {
-  return { calls: 0, units: 0, readUnits: 0, writeUnits: 0, byOperation: {} };
+  return { calls: 0, units: 0, readUnits: 0, writeUnits: 0, byOperation: {}, log: [] };
 }
 
-function count(tally: Tally, operation: string, answer: string) {
+function count(tally: Tally, operation: string, sk: string | undefined, answer: string) {
   if (operation === 'unknown') return;
   tally.calls += 1;
   tally.byOperation[operation] = (tally.byOperation[operation] ?? 0) + 1;
@@ -93,12 +97,14 @@ function count(tally: Tally, operation: string, answer: string) {
   try {
     consumed = JSON.parse(answer).ConsumedCapacity;
   } catch {
-    return;
+    consumed = undefined;
   }
-  for (const item of [consumed].flat() as { CapacityUnits?: number }[]) {
-    const units = item?.CapacityUnits ?? 0;
-    tally.units += units;
-    if (READS.has(operation)) tally.readUnits += units;
-    else tally.writeUnits += units;
+  let units = 0;
+  for (const item of [consumed].flat() as ({ CapacityUnits?: number } | undefined)[]) {
+    units += item?.CapacityUnits ?? 0;
   }
+  tally.units += units;
+  if (READS.has(operation)) tally.readUnits += units;
+  else tally.writeUnits += units;
+  tally.log.push({ operation, ...(sk ? { sk } : {}), units });
 }

@@ -1,122 +1,402 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleReport } from '../../infra/bundling.ts';
 import { signDevToken } from '../../infra/local/dev-token.ts';
-import { routes } from '../../lib/routes.ts';
-import { startDevStack } from '../support/dev-stack.ts';
+import { ensureTable, startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
+import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '../../lib/tokens.ts';
+import { type DevStack, startDevStack } from '../support/dev-stack.ts';
+import { startFakeModel } from '../support/fake-model.ts';
 import { localDocumentClient, seedConversation } from '../support/seed.ts';
+import { readEvents } from '../support/sse-client.ts';
+import { startCapacityProxy, type Tally } from './capacity-proxy.ts';
+import { coldImports } from './imports.ts';
 
 /**
- * `npm run bench`: prints numbers, asserts nothing. Bundle sizes per route, then latencies of
- * the local stack over HTTP on 127.0.0.1 (bounded: a fixed number of requests, then it stops).
+ * `npm run bench`: prints numbers beside the goals the issues set, asserts nothing. Everything
+ * runs on 127.0.0.1 and stops by itself: bundle sizes, cold imports (fresh processes,
+ * alternating), then the local stack over HTTP with a proxy in front of DynamoDB Local that
+ * counts every call and the capacity units DynamoDB Local reports.
  */
-const HISTORY_MESSAGES = 2_000;
-const REPEATS = 40;
+const QUICK = process.argv.includes('--quick');
+const IMPORT_RUNS = QUICK ? 5 : 15;
+const REPEATS = QUICK ? 10 : 40;
+const DEEP_HISTORY = QUICK ? 10_000 : 100_000;
+const TABLE = 'ai-chat-history';
+const secret = 'bench-secret-0123456789abcdef0123456789ab';
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const quantile = (values: number[], q: number) => {
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const median = (values: number[]) => quantile(values, 0.5);
+function quantile(values: number[], q: number) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-};
+}
+const ms = (value: number) => `${value.toFixed(1)} ms`;
 const summary = (values: number[]) =>
-  `p50 ${quantile(values, 0.5).toFixed(1)} ms, p95 ${quantile(values, 0.95).toFixed(1)} ms (n=${values.length})`;
+  `p50 ${ms(median(values))}, p95 ${ms(quantile(values, 0.95))} (n=${values.length})`;
+const line = (label: string, value: string, goal = '') =>
+  console.log(`  ${label.padEnd(58)} ${value}${goal ? `   [goal: ${goal}]` : ''}`);
+const work = (t: Tally) =>
+  `${t.calls} calls, ${t.units} units (${t.readUnits} read, ${t.writeUnits} write)`;
 
-console.log('Bundles (esbuild, as deployed: ESM, minified, AWS SDK bundled)');
-for (const route of routes) {
+/** Progress while a long step runs: one updating line on a terminal, a line a quarter otherwise. */
+function progress(what: string) {
+  const started = performance.now();
+  let shown = -1;
+  return (done: number, total: number) => {
+    const pct = Math.floor((100 * done) / total);
+    const secs = ((performance.now() - started) / 1000).toFixed(0);
+    const text = `  ... ${what}: ${done.toLocaleString()} of ${total.toLocaleString()} (${pct}%, ${secs} s)`;
+    if (process.stdout.isTTY) {
+      process.stdout.write(`\r${text}${done >= total ? '\n' : ''}`);
+    } else if (Math.floor(pct / 25) > shown) {
+      shown = Math.floor(pct / 25);
+      console.log(text);
+    }
+  };
+}
+
+console.log(
+  'Bundles (esbuild as deployed: ESM, minified, AWS SDK bundled, tokenizer tables beside)',
+);
+const routesToShow = (await import('../../lib/routes.ts')).routes;
+for (const route of routesToShow) {
   const report = await bundleReport(route.handler);
-  console.log(
-    `  ${route.handler.padEnd(16)} ${kb(report.bytes).padStart(11)}  gzip ${kb(report.gzipBytes).padStart(10)}  ${report.packages.length} packages${report.packages.includes('openai') ? ' (openai)' : ''}`,
+  const goal = route.model ? '<= 1,200,000 bytes' : '';
+  line(
+    route.handler,
+    `${report.bytes.toLocaleString()} bytes (${kb(report.bytes)}, gzip ${kb(report.gzipBytes)})`,
+    goal,
   );
 }
 
+console.log(
+  `\nCold import in a fresh Node process (${IMPORT_RUNS} alternating runs each, medians)`,
+);
+const imports = await coldImports(IMPORT_RUNS);
+line(
+  'send bundle',
+  `${ms(median(imports.send.ms))}, peak ${median(imports.send.rssMiB).toFixed(1)} MiB`,
+);
+line(
+  'only its clients (DynamoDB document client, KMS, openai)',
+  `${ms(median(imports.clients.ms))}, peak ${median(imports.clients.rssMiB).toFixed(1)} MiB`,
+);
+line('ratio', `${(median(imports.send.ms) / median(imports.clients.ms)).toFixed(2)}x`, '<= 1.15x');
+
 const dataDir = mkdtempSync(join(tmpdir(), 'chat-bench-'));
-const secret = 'bench-secret-0123456789abcdef0123456789ab';
-const stack = await startDevStack({
+const db = await startDynamoDbLocal({});
+await ensureTable(db.endpoint, TABLE);
+const proxy = await startCapacityProxy(db.endpoint);
+const model = await startFakeModel();
+const stacks: DevStack[] = [];
+const stackEnv = (extra: Record<string, string> = {}) => ({
   DATA_DIR: dataDir,
+  TABLE_NAME: TABLE,
+  AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
   JWT_SECRET: secret,
-  POWERTOOLS_LOG_LEVEL: 'WARN',
-  RATE_LIMIT_PER_MINUTE: '0',
+  OPENAI_BASE_URL: model.baseUrl,
+  OPENAI_API_KEY: 'bench-key',
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+  ...extra,
 });
 try {
-  const user = 'bench-user';
-  const token = await signDevToken(user, secret);
-  const call = async (method: string, path: string, body?: unknown) => {
+  const stack = await startDevStack(stackEnv());
+  stacks.push(stack);
+  const token = await signDevToken('bench-user', secret);
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+    on = stack,
+  ) => {
     const started = performance.now();
-    const response = await fetch(`${stack.url}${path}`, {
+    const response = await fetch(`${on.url}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    await response.arrayBuffer();
+    const json = (await response.json()) as Record<string, unknown>;
     if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status}`);
-    return performance.now() - started;
+    return { ms: performance.now() - started, json };
   };
+  const send = (room: string, message: string, headers: Record<string, string> = {}) =>
+    call('POST', '/api/chat/ai/send', { message, room_id: room }, headers);
+  const question = (i: number) => `${i} `.padEnd(400, 'lorem ipsum dolor sit amet ');
 
-  console.log('\nLocal stack over HTTP (offline model, DynamoDB Local, local KMS)');
-  const sends: number[] = [];
-  for (let i = 0; i < REPEATS; i++)
-    sends.push(await call('POST', '/api/chat/ai/send', { message: `bench ${i}` }));
-  console.log(`  send (store, context, model, store)      ${summary(sends)}`);
+  console.log('\nDynamoDB work per request (ReturnConsumedCapacity through a proxy)');
+  for (let i = 0; i < 10; i++) await send('ten', question(i));
+  proxy.take();
+  await send('ten', question(10));
+  line(
+    'send, room of 10 exchanges, 400-character messages',
+    work(proxy.take()),
+    '<= 7 calls, <= 10 units',
+  );
+  await send('ten', question(11), { 'Idempotency-Key': 'bench-1' });
+  line('the same with Idempotency-Key', work(proxy.take()), '<= 9 calls');
+  await send('other', question(12));
+  proxy.take();
+  await send('ten', question(13));
+  line('send that moves its room back to the top of the list', work(proxy.take()));
+  await readEvents(`${stack.url}/api/chat/ai/stream`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ message: question(14), room_id: 'ten' }),
+  });
+  line('stream (short reply: no saves while it streams)', work(proxy.take()));
 
-  const firstDeltas: number[] = [];
-  const wholeStreams: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const begun = performance.now();
-    const response = await fetch(`${stack.url}/api/chat/ai/stream`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ message: `stream ${i}` }),
-    });
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    let text = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-      if (firstDeltas.length === i && text.includes('event: delta'))
-        firstDeltas.push(performance.now() - begun);
-    }
-    wholeStreams.push(performance.now() - begun);
+  // A reply of about 2,000 tokens at ~100 tokens a second, saved every 500 ms while written.
+  const words = Array.from({ length: 1_000 }, (_, i) => `w${i}`).join(' ');
+  const longReply = `reply to: ${words} [[slow:20]]`;
+  const counter = await tokenCounter('gpt-4o-mini');
+  await readEvents(`${stack.url}/api/chat/ai/stream`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ message: `${words} [[slow:20]]`, room_id: 'long-reply' }),
+  });
+  const streamed = proxy.take();
+  const replyWrites = streamed.log.filter(
+    (c) => c.operation === 'UpdateItem' && c.sk?.startsWith('MSG#'),
+  );
+  line(
+    `writes of one ${counter(longReply).toLocaleString()}-token reply while it streams`,
+    `${replyWrites.length} saves, ${replyWrites.reduce((s, c) => s + c.units, 0)} write units`,
+  );
+
+  const readers: number[] = [];
+  for (let i = 0; i < (QUICK ? 2 : 5); i++) {
+    const seen = new Map<string, number>();
+    const writer = readEvents(
+      `${stack.url}/api/chat/ai/stream`,
+      {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          message: `${Array.from({ length: 40 }, (_, j) => `p${j}`).join(' ')} [[slow:100]]`,
+          room_id: 'follow',
+        }),
+      },
+      (event) => {
+        if (event.event === 'delta' && event.id) seen.set(event.id, performance.now());
+        if (event.event === 'ai_message_started') {
+          void readEvents(
+            `${stack.url}/api/chat/ai/stream/${event.data.id}`,
+            { headers: { Authorization: `Bearer ${token}` } },
+            (followed) => {
+              const sent = followed.id ? seen.get(followed.id) : undefined;
+              if (followed.event === 'delta' && sent !== undefined)
+                readers.push(performance.now() - sent);
+              return false;
+            },
+          );
+        }
+        return false;
+      },
+    );
+    await writer;
   }
-  console.log(`  stream: first delta                      ${summary(firstDeltas)}`);
-  console.log(`  stream: whole reply (offline model, ~15 ms per word)  ${summary(wholeStreams)}`);
-
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 10 }, (_, i) =>
-      call('POST', '/api/chat/ai/send', { message: `burst ${i}` }),
-    ),
+  line(
+    'delay from a delta written to a follower seeing it',
+    `median ${ms(median(readers))}, p95 ${ms(quantile(readers, 0.95))} (n=${readers.length})`,
+    '<= STREAM_FLUSH_MS + STREAM_POLL_MS',
   );
+  proxy.take();
+
+  // History at depth: page 1 of a short conversation against page 2,000 of a long one.
+  const seed = progress(`seeding ${DEEP_HISTORY.toLocaleString()} messages`);
+  const documents = localDocumentClient(db.endpoint);
+  await seedConversation(documents, TABLE, 'bench-user', 'short', 100);
+  await seedConversation(documents, TABLE, 'bench-user', 'deep', DEEP_HISTORY, undefined, seed);
+  const deepPage = DEEP_HISTORY / 50;
+  const shallow: number[] = [];
+  const deep: number[] = [];
+  let shallowWork: Tally | undefined;
+  let deepWork: Tally | undefined;
+  for (let i = 0; i < REPEATS; i++) {
+    proxy.take();
+    shallow.push((await call('GET', '/api/chat/ai/history/bench-user?room_id=short&limit=50')).ms);
+    shallowWork ??= proxy.take();
+    deep.push(
+      (await call('GET', `/api/chat/ai/history/bench-user?room_id=deep&limit=50&page=${deepPage}`))
+        .ms,
+    );
+    deepWork ??= proxy.take();
+  }
+  line(
+    'history page 1 of 100 messages (limit 50)',
+    `${summary(shallow)}; ${work(shallowWork as Tally)}`,
+  );
+  line(
+    `history page ${deepPage.toLocaleString()} of ${DEEP_HISTORY.toLocaleString()} messages`,
+    `${summary(deep)}; ${work(deepWork as Tally)}`,
+  );
+  line(
+    'time ratio, deep to shallow',
+    `${(median(deep) / median(shallow)).toFixed(2)}x`,
+    'about 1x',
+  );
+  proxy.take();
+  const clearStarted = performance.now();
+  const cleared = await call('DELETE', '/api/chat/ai/history/bench-user?room_id=short');
+  line(
+    'clear 100 messages',
+    `${ms(performance.now() - clearStarted)}; ${work(proxy.take())}; deleted_count ${cleared.json.deleted_count}`,
+  );
+
+  // Long conversations: what a send reads, and what it sends, with the default budget.
+  console.log('\nA send into long conversations (defaults: budget 16,000 tokens, 100 messages)');
+  const sizes = QUICK ? [20, 500] : [20, 500, 5_000];
+  const firstSends: Record<string, number> = {};
+  const contextWork: Record<string, Tally> = {};
+  const countStored = { encoding: 'o200k_base', count: counter };
+  const cases = [
+    ...sizes.map((size) => ({ size, label: `${size.toLocaleString()} messages`, counted: true })),
+    {
+      size: sizes.at(-1) as number,
+      label: `${(sizes.at(-1) as number).toLocaleString()}, no stored counts (worst case)`,
+      counted: false,
+    },
+  ];
+  for (const { size, label, counted } of cases) {
+    const user = `conv-${size}-${counted}`;
+    const userToken = await signDevToken(user, secret);
+    const seeding =
+      size > 1_000 ? progress(`seeding ${size.toLocaleString()} messages`) : undefined;
+    await seedConversation(
+      documents,
+      TABLE,
+      user,
+      'c',
+      size,
+      (i) => question(i),
+      seeding,
+      counted ? countStored : undefined,
+    );
+    // A fresh process: the first send pays every cold cost there is.
+    const fresh = await startDevStack(stackEnv());
+    stacks.push(fresh);
+    proxy.take();
+    const started = performance.now();
+    const response = await fetch(`${fresh.url}/api/chat/ai/send`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${userToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: 'what did we talk about? [[echo]]', room_id: 'c' }),
+    });
+    firstSends[label] = performance.now() - started;
+    contextWork[label] = proxy.take();
+    const answer = (await response.json()) as { ai_message: { content: string } };
+    const sent = JSON.parse(answer.ai_message.content) as { role: string; content: string }[];
+    const tokens = sent
+      .filter((m) => m.role !== 'system')
+      .reduce((sum, m) => sum + counter(m.content) + MESSAGE_OVERHEAD_TOKENS, 0);
+    const reads = (contextWork[label] as Tally).log.filter((c) => c.operation === 'Query');
+    line(
+      label,
+      `first send ${ms(firstSends[label] as number)}; ${reads.length} Queries, ${(contextWork[label] as Tally).readUnits} read units; ${sent.length - 2} earlier messages, ${tokens.toLocaleString()} tokens sent`,
+      'tokens <= 16,000',
+    );
+    await fresh.stop();
+    stacks.pop();
+  }
+  const largest = `${(sizes.at(-1) as number).toLocaleString()} messages`;
+  const [small, middle] = ['20 messages', '500 messages'];
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    `${((a ?? 0) / (b ?? 1)).toFixed(2)}x`;
+  line(
+    `read units, ${largest} vs ${small}`,
+    ratio(contextWork[largest]?.readUnits, contextWork[small]?.readUnits),
+    '<= 1.5x',
+  );
+  line(
+    `read units, ${largest} vs ${middle}`,
+    ratio(contextWork[largest]?.readUnits, contextWork[middle]?.readUnits),
+  );
+  line(
+    `first-send time, ${largest} vs ${small}`,
+    ratio(firstSends[largest], firstSends[small]),
+    '<= 1.5x',
+  );
+
+  console.log('\nCounting tokens in hostile text (bounded pieces)');
+  const tokensModule = new URL('../../lib/tokens.ts', import.meta.url).href;
+  const loads: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const script = `const t = performance.now(); const { tokenCounter } = await import(${JSON.stringify(tokensModule)}); await tokenCounter('gpt-4o-mini'); console.log(performance.now() - t);`;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    loads.push(Number(output.trim()));
+  }
+  line('loading the o200k encoding in a fresh process', `median ${ms(median(loads))} (n=5)`);
+  const count = counter;
+  for (const [label, text] of [
+    ['16,000 emoji, no spaces (the longest message)', '😀'.repeat(16_000)],
+    ['16,000 CJK characters, no punctuation', '漢字仮名交じり文'.repeat(2_000)],
+    ['16,000 characters of English', 'The quick brown fox jumps. '.repeat(593)],
+  ] as const) {
+    const started = performance.now();
+    const tokens = count(text);
+    line(label, `${ms(performance.now() - started)} for ${tokens.toLocaleString()} tokens`);
+  }
+
   console.log(
-    `  10 concurrent sends                      ${(performance.now() - started).toFixed(0)} ms in all`,
+    '\nLatency over HTTP (test model, DynamoDB Local; a user per 10 requests, under the rate limit)',
   );
-
-  // Seed a long history straight into DynamoDB Local, then compare the first and last pages.
-  const room = 'long';
-  await seedConversation(
-    localDocumentClient(stack.dynamoEndpoint),
-    'ai-chat-history',
-    user,
-    room,
-    HISTORY_MESSAGES,
-  );
-  const lastPage = HISTORY_MESSAGES / 50;
-  for (const page of [1, lastPage / 2, lastPage]) {
-    const times: number[] = [];
-    for (let i = 0; i < REPEATS; i++) {
-      times.push(
-        await call('GET', `/api/chat/ai/history/${user}?room_id=${room}&page=${page}&limit=50`),
-      );
-    }
-    console.log(
-      `  history page ${String(page).padEnd(3)} of ${lastPage} (limit 50)        ${summary(times)}`,
+  const sends: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const as = await signDevToken(`latency-${Math.floor(i / 10)}`, secret);
+    sends.push(
+      (
+        await call(
+          'POST',
+          '/api/chat/ai/send',
+          { message: `bench ${i}` },
+          { Authorization: `Bearer ${as}` },
+        )
+      ).ms,
     );
   }
-  const clears = await call('DELETE', `/api/chat/ai/history/${user}?room_id=${room}`);
-  console.log(`  clear ${HISTORY_MESSAGES} messages                      ${clears.toFixed(0)} ms`);
+  line('send', summary(sends));
+  const firstDeltas: number[] = [];
+  for (let i = 0; i < (QUICK ? 5 : 10); i++) {
+    const as = await signDevToken('latency-streams', secret);
+    const streamed = await readEvents(`${stack.url}/api/chat/ai/stream`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${as}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ message: `stream ${i}`, room_id: 'latency' }),
+    });
+    const delta = streamed.events.find((e) => e.event === 'delta');
+    if (delta) firstDeltas.push(delta.at);
+  }
+  line('stream: first delta', summary(firstDeltas));
+  for (const [label, users] of [
+    ['10 concurrent sends, 10 users', 10],
+    ['10 concurrent sends, one user (its account item contended)', 1],
+  ] as const) {
+    const tokens = await Promise.all(
+      Array.from({ length: users }, (_, i) => signDevToken(`burst-${users}-${i}`, secret)),
+    );
+    const burst = performance.now();
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        call(
+          'POST',
+          '/api/chat/ai/send',
+          { message: `burst ${i}` },
+          { Authorization: `Bearer ${tokens[i % users]}` },
+        ),
+      ),
+    );
+    line(label, `${ms(performance.now() - burst)} in all`);
+  }
 } finally {
-  await stack.stop();
+  for (const stack of stacks) await stack.stop();
+  await model.close();
+  await proxy.close();
+  await db.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

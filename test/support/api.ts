@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { inject } from 'vitest';
+import { readEvents, type StreamEvent } from './sse-client.ts';
+
+export { readEvents, type StreamEvent } from './sse-client.ts';
 
 export const apiUrl = inject('apiUrl');
 
@@ -80,16 +83,6 @@ export function history(user: TestUser, query = '') {
   );
 }
 
-export interface StreamEvent {
-  event: string;
-  /** The event's `id:` line (a delta's offset), if any. */
-  id?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON as it is
-  data: any;
-  /** Milliseconds since the request was sent. */
-  at: number;
-}
-
 /**
  * POSTs to the stream route and reads server-sent events as they arrive. `stopAfter` returning
  * true aborts the request there, as a client that goes away would.
@@ -131,58 +124,4 @@ export function follow(
     { headers: { Authorization: `Bearer ${user.token}`, ...options.headers } },
     options.stopAfter,
   );
-}
-
-/** Reads a response's server-sent events, or its JSON when it is not an event stream. */
-export async function readEvents(
-  url: string,
-  init: RequestInit,
-  stopAfter?: (event: StreamEvent) => boolean,
-) {
-  const started = performance.now();
-  const abort = new AbortController();
-  const response = await fetch(url, { ...init, signal: abort.signal });
-  const events: StreamEvent[] = [];
-  if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
-    return {
-      status: response.status,
-      headers: response.headers,
-      events,
-      json: await response.json(),
-    };
-  }
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end = buffer.indexOf('\n\n');
-      while (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-        const id = /^id: (.*)$/m.exec(block)?.[1];
-        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
-        const parsed = { event, data, at: performance.now() - started, ...(id ? { id } : {}) };
-        events.push(parsed);
-        if (stopAfter?.(parsed)) {
-          abort.abort();
-          return { status: response.status, headers: response.headers, events, json: null };
-        }
-        end = buffer.indexOf('\n\n');
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return {
-    status: response.status,
-    headers: response.headers,
-    events,
-    json: null,
-    endedAt: performance.now() - started,
-  };
 }

@@ -32,6 +32,9 @@ export async function seedConversation(
   roomId: string,
   count: number,
   content: (i: number) => string = (i) => `message ${i + 1}`,
+  onProgress?: (done: number, total: number) => void,
+  /** Stores each message's token count, as a service that had its encoder loaded would. */
+  tokens?: { encoding: string; count: (text: string) => number },
 ) {
   const pk = keys.user(userId);
   const now = new Date().toISOString();
@@ -50,6 +53,7 @@ export async function seedConversation(
         message_type: ai ? 'ai' : 'user',
         status: 'complete',
         ...(ai ? { ai_model: 'gpt-4o-mini' } : {}),
+        ...(tokens ? { tokens: tokens.count(content(i)), tokens_encoding: tokens.encoding } : {}),
         created_at: now,
         updated_at: now,
       },
@@ -59,6 +63,7 @@ export async function seedConversation(
   const batches: (typeof items)[] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
   for (let i = 0; i < batches.length; i += 16) {
+    onProgress?.(Math.min(count, Math.round((i / batches.length) * count)), count);
     await Promise.all(
       batches.slice(i, i + 16).map(async (batch) => {
         let pending = batch.map((Item) => ({ PutRequest: { Item } }));
@@ -71,6 +76,7 @@ export async function seedConversation(
       }),
     );
   }
+  onProgress?.(count, count);
   await db.send(
     new PutCommand({
       TableName: table,

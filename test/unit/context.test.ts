@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONTEXT_BUDGET } from '../../lib/chat.ts';
 import { fitContext } from '../../lib/context.ts';
 import type { MessageStore, RecentRequest, StoredMessage } from '../../lib/store/messages.ts';
 import { MESSAGE_OVERHEAD_TOKENS } from '../../lib/tokens.ts';
@@ -17,14 +18,17 @@ function conversation(contents: string[]) {
     updatedAt: new Date(0).toISOString(),
   }));
   const reads: number[] = [];
+  const requests: RecentRequest[] = [];
   const store = {
-    async recent(_user: string, _room: string, { after, before, count }: RecentRequest) {
+    async recent(_user: string, _room: string, request: RecentRequest) {
+      const { after, before, count } = request;
       const found = messages.filter((m) => m.seq > after && m.seq < before).slice(-count);
       reads.push(found.length);
+      requests.push(request);
       return found;
     },
   } as unknown as MessageStore;
-  return { messages, store, reads };
+  return { messages, store, reads, requests };
 }
 
 /** One token per word, so the arithmetic is visible. */
@@ -48,6 +52,7 @@ describe('fitting the context to the token budget', () => {
           return words();
         },
         skip: () => false,
+        encoding: 'words',
       },
     );
 
@@ -78,6 +83,7 @@ describe('fitting the context to the token budget', () => {
         maxMessages: 100,
         counter: async () => words(),
         skip: () => false,
+        encoding: 'words',
       },
     );
 
@@ -99,6 +105,7 @@ describe('fitting the context to the token budget', () => {
         maxMessages: 100,
         counter: async () => words(),
         skip: () => false,
+        encoding: 'words',
       },
     );
 
@@ -118,9 +125,93 @@ describe('fitting the context to the token budget', () => {
         maxMessages: 3,
         counter: async () => words(),
         skip: (m) => m.content === 'error reply',
+        encoding: 'words',
       },
     );
 
     expect(fitted.map((m) => m.content)).toEqual(['q3', 'a3']);
+  });
+
+  it('with the defaults, sends a 1,000-message conversation within the budget: the newest messages, in order, from a question, reading about what it sends', async () => {
+    const texts = Array.from({ length: 1_001 }, (_, i) =>
+      `${i % 2 === 0 ? 'question' : 'answer'} ${i} ${'word '.repeat(60)}`.trim(),
+    );
+    const { messages, store, reads, requests } = conversation(texts);
+    const budget = DEFAULT_CONTEXT_BUDGET;
+
+    const fitted = await fitContext(
+      store,
+      'u',
+      { user: messages[1_000] as StoredMessage, base: 0 },
+      {
+        budget,
+        maxMessages: 100,
+        counter: async () => words(),
+        skip: () => false,
+        encoding: 'words',
+      },
+    );
+
+    const sent = [...fitted, messages[1_000] as StoredMessage];
+    expect(sent.reduce((sum, m) => sum + cost(m.content), 0)).toBeLessThanOrEqual(budget);
+    expect(fitted[0]?.messageType).toBe('user');
+    expect(fitted.map((m) => m.seq)).toEqual(
+      Array.from({ length: fitted.length }, (_, i) => 1_000 - fitted.length + i + 1),
+    );
+    // 65 tokens a message: the budget holds about 240, the cap 100; what is read follows the cap.
+    expect(fitted.length).toBe(100);
+    expect(reads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(102);
+    expect(requests[0]).toMatchObject({ count: 2, consistent: true });
+    expect(requests.slice(1).every((r) => !r.consistent)).toBe(true);
+  });
+
+  it('reads only what a small budget holds, whatever the message cap', async () => {
+    const { messages, store, reads } = conversation(
+      Array.from({ length: 1_001 }, (_, i) => `m${i} ${'word '.repeat(20)}`.trim()),
+    );
+
+    const fitted = await fitContext(
+      store,
+      'u',
+      { user: messages[1_000] as StoredMessage, base: 0 },
+      {
+        budget: 10 * cost(messages[0]?.content as string),
+        maxMessages: 1_000,
+        counter: async () => words(),
+        skip: () => false,
+        encoding: 'words',
+      },
+    );
+
+    expect(fitted.length).toBeLessThanOrEqual(9);
+    expect(reads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(24);
+    expect(reads.length).toBeLessThanOrEqual(3);
+  });
+
+  it('uses counts stored with the messages and never loads the encoder when they fit', async () => {
+    const { messages, store } = conversation(
+      Array.from({ length: 41 }, (_, i) => `m${i} ${'word '.repeat(200)}`.trim()),
+    );
+    for (const message of messages) message.tokens = { encoding: 'words', count: 201 };
+    let loaded = false;
+
+    const fitted = await fitContext(
+      store,
+      'u',
+      { user: messages[40] as StoredMessage, base: 0 },
+      {
+        budget: 41 * (201 + MESSAGE_OVERHEAD_TOKENS),
+        maxMessages: 100,
+        counter: async () => {
+          loaded = true;
+          return words();
+        },
+        skip: () => false,
+        encoding: 'words',
+      },
+    );
+
+    expect(fitted).toHaveLength(40);
+    expect(loaded).toBe(false);
   });
 });
