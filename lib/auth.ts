@@ -2,6 +2,7 @@ import {
   createRemoteJWKSet,
   errors,
   type JWTPayload,
+  type JWTVerifyGetKey,
   type JWTVerifyOptions,
   jwtVerify,
 } from 'jose';
@@ -13,6 +14,8 @@ import { prefetchSecret } from './secrets.ts';
 export type TokenVerifier = (authorization: string | undefined) => Promise<string>;
 
 const MAX_SUBJECT_LENGTH = 256;
+/** Seconds of clock difference allowed between the issuer and this service. */
+const CLOCK_TOLERANCE = 5;
 
 /**
  * Builds the verifier for the configured mode: `JWT_SECRET` (HS256, as issued by
@@ -22,13 +25,13 @@ const MAX_SUBJECT_LENGTH = 256;
 export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   const options: JWTVerifyOptions = {
     requiredClaims: ['exp', 'sub'],
-    clockTolerance: 5,
+    clockTolerance: CLOCK_TOLERANCE,
     ...(settings.JWT_ISSUER ? { issuer: settings.JWT_ISSUER } : {}),
     ...(settings.JWT_AUDIENCE ? { audience: settings.JWT_AUDIENCE } : {}),
   };
   let verify: (token: string) => Promise<JWTPayload>;
   if (settings.JWKS_URL) {
-    const jwks = createRemoteJWKSet(new URL(settings.JWKS_URL));
+    const jwks = issuerKeys(settings.JWKS_URL);
     verify = async (token) =>
       (await jwtVerify(token, jwks, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
   } else {
@@ -39,14 +42,60 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
 
   return async function verifyAuthorization(authorization) {
     const payload = await verify(bearerToken(authorization)).catch(toAuthError);
+    if (payload.type !== undefined && typeof payload.type !== 'string') {
+      throw new UnauthorizedError('Token claim "type" must be a string');
+    }
     if (payload.type === 'refresh') {
       throw new UnauthorizedError('Refresh tokens are not accepted; send an access token');
     }
-    const subject = payload.sub;
-    if (!subject || subject.length > MAX_SUBJECT_LENGTH) {
-      throw new UnauthorizedError('Token has no valid subject');
+    // jose checks `iat` only against a maximum age: a token "issued" in the future is forged or
+    // from a broken clock, and would outlive its stated life.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE) {
+      throw new UnauthorizedError('Token was issued in the future ("iat")');
     }
-    return subject;
+    return subjectOf(payload.sub);
+  };
+}
+
+/**
+ * The user id a token names. A number is read as its decimal string (flask-jwt-extended before
+ * 4.7 wrote integer identities as numbers), so `12345` and `"12345"` are the same user
+ * everywhere; anything else that is not a non-empty string is refused, whoever signed it.
+ */
+export function subjectOf(sub: unknown): string {
+  const subject = typeof sub === 'number' && Number.isSafeInteger(sub) ? String(sub) : sub;
+  if (typeof subject !== 'string' || subject.length === 0) {
+    throw new UnauthorizedError('Token claim "sub" must be a non-empty string (or an integer)');
+  }
+  // Also bounds the default room `ai_chat_{sub}` inside DynamoDB's key size once URI-encoded.
+  if (subject.length > MAX_SUBJECT_LENGTH || encodeURIComponent(subject).length > 768) {
+    throw new UnauthorizedError('Token claim "sub" is too long');
+  }
+  return subject;
+}
+
+/**
+ * The issuer's key set, fetched and cached by jose. Only a key-selection verdict is the
+ * token's fault (401); a key set that cannot be fetched or read (a non-200, bad JSON, a
+ * timeout) is the issuer's outage (503), so users are not signed out by an IdP hiccup.
+ */
+function issuerKeys(url: string): JWTVerifyGetKey {
+  const jwks = createRemoteJWKSet(new URL(url));
+  return async function issuerKey(header, token) {
+    try {
+      return await jwks(header, token);
+    } catch (error) {
+      if (
+        error instanceof errors.JWKSNoMatchingKey ||
+        error instanceof errors.JWKSMultipleMatchingKeys ||
+        error instanceof errors.JOSENotSupported
+      ) {
+        throw error;
+      }
+      throw new ServiceUnavailableError("Could not fetch the token issuer's keys; try again", {
+        cause: error,
+      });
+    }
   };
 }
 

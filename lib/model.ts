@@ -152,11 +152,14 @@ export class OpenAIChatModel implements ChatModel {
         },
       );
       for await (const chunk of chunks) {
-        expect(s.STREAM_IDLE_TIMEOUT_MS, 'The model stopped answering');
         answeredBy = chunk.model || answeredBy;
         usage = usageOf(chunk.usage) ?? usage;
         const content = textOf(chunk.choices[0]?.delta?.content);
-        if (content) yield { type: 'delta', content };
+        if (content) {
+          // Only text counts as an answer: a role header followed by silence is still silence.
+          expect(s.STREAM_IDLE_TIMEOUT_MS, 'The model stopped answering');
+          yield { type: 'delta', content };
+        }
       }
     } catch (error) {
       if (silence) throw new ModelUnavailableError(silence, { cause: error });

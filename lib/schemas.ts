@@ -9,11 +9,38 @@ import * as z from 'zod';
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 
-const ROOM_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** Longest room id, in characters: the default `ai_chat_{userId}` of the longest subject fits. */
+export const MAX_ROOM_ID_CHARS = 300;
+/** A room id is URI-encoded into sort keys, which DynamoDB caps at 1,024 bytes. */
+const MAX_ROOM_ID_ENCODED = 900;
+/** Control characters (C0, DEL, C1) and the line and paragraph separators: never in an id. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/**
+ * Room ids: any text of 1-300 characters without control characters, so that every id the
+ * service makes (`ai_chat_auth0|abc`, `ai_chat_josé@example.com`) can be named back. Keys
+ * hold them URI-encoded, so no id can reach into another's keys; logs never hold them.
+ */
 export const roomIdSchema = z
   .string({ error: 'room_id must be a string' })
-  .regex(ROOM_ID, 'room_id must be 1-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+  .refine(
+    (value) => value.length > 0 && [...value].length <= MAX_ROOM_ID_CHARS,
+    `room_id must be 1-${MAX_ROOM_ID_CHARS} characters`,
+  )
+  .refine((value) => !CONTROL.test(value), 'room_id must not contain control characters')
+  .refine(
+    (value) => encodedLength(value) <= MAX_ROOM_ID_ENCODED,
+    'room_id is too long once encoded; use fewer non-ASCII characters',
+  );
+
+function encodedLength(value: string): number {
+  try {
+    return encodeURIComponent(value).length;
+  } catch {
+    // A lone surrogate cannot be encoded: treat it as too long rather than let it through.
+    return Number.POSITIVE_INFINITY;
+  }
+}
 
 /** The seed's default conversation for a user. */
 export const defaultRoomId = (userId: string) => `ai_chat_${userId}`;

@@ -121,9 +121,15 @@ async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res:
     return;
   }
   const { route, match } = found;
-  const pathParameters = Object.fromEntries(
-    route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] as string)]),
-  );
+  let pathParameters: Record<string, string>;
+  try {
+    pathParameters = Object.fromEntries(
+      route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] as string)]),
+    );
+  } catch {
+    send(res, jsonError(400, 'Malformed %-encoding in the path', cors));
+    return;
+  }
   const event = toProxyEvent(req, url, route.spec, pathParameters, body);
   if (isStreamingHandler(route.handler)) {
     await serveStream(route.handler as unknown as StreamingProxyHandler, event, route.spec, res);
@@ -192,19 +198,21 @@ function toProxyEvent(
   pathParameters: Record<string, string>,
   body: string,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Maps first, then plain objects made of own properties: a header or query parameter named
+  // `__proto__` or `constructor` is data, as it is in API Gateway's event, not a prototype.
+  const headers = new Map<string, string>();
+  const multiValueHeaders = new Map<string, string[]>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] as string;
     const value = req.rawHeaders[i + 1] as string;
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    headers.set(name, value);
+    multiValueHeaders.set(name, [...(multiValueHeaders.get(name) ?? []), value]);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query = new Map<string, string>();
+  const multiQuery = new Map<string, string[]>();
   for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    multiQuery[name] = [...(multiQuery[name] ?? []), value];
+    query.set(name, value);
+    multiQuery.set(name, [...(multiQuery.get(name) ?? []), value]);
   }
   const hasQuery = url.searchParams.size > 0;
   const now = new Date();
@@ -212,10 +220,10 @@ function toProxyEvent(
     resource: spec.path,
     path: url.pathname,
     httpMethod: spec.method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    headers: Object.fromEntries(headers),
+    multiValueHeaders: Object.fromEntries(multiValueHeaders),
+    queryStringParameters: hasQuery ? Object.fromEntries(query) : null,
+    multiValueQueryStringParameters: hasQuery ? Object.fromEntries(multiQuery) : null,
     pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
     stageVariables: null,
     body: body.length > 0 ? body : null,

@@ -25,6 +25,10 @@ export type CompletionResult =
       chunkDelayMs?: number;
       /** Drop the connection after this many pieces (to test a failing upstream). */
       dropAfterChunks?: number;
+      /** Go silent after this many pieces, keeping the connection open (a hung upstream). */
+      hangAfterChunks?: number;
+      /** Send each piece as an array of text parts, or as a number (odd servers). */
+      shape?: 'parts' | 'number';
     }
   | { status: number; error: string };
 
@@ -135,6 +139,10 @@ async function handle(
   event({ role: 'assistant', content: '' }, null);
   let sent = 0;
   for (const piece of result.chunks ?? [result.content]) {
+    if (sent === result.hangAfterChunks) {
+      await new Promise((done) => res.once('close', done));
+      return;
+    }
     if (result.chunkDelayMs) await sleep(result.chunkDelayMs);
     // A client that hung up (a stopped reply) gets nothing more.
     if (res.destroyed) return;
@@ -144,7 +152,13 @@ async function handle(
       res.destroy();
       return;
     }
-    event({ content: piece }, null);
+    const content =
+      result.shape === 'parts'
+        ? [{ type: 'text', text: piece }]
+        : result.shape === 'number'
+          ? 42
+          : piece;
+    event({ content }, null);
     written.push(piece);
     sent += 1;
   }

@@ -14,6 +14,8 @@ import { startFakeModel } from '../support/fake-model.ts';
  * connections close.
  */
 const secret = 'resume-test-secret-0123456789abcdef0123456';
+/** How long the model may stay silent, before its first piece or between two. */
+const PATIENCE_MS = 1_500;
 const dataDir = mkdtempSync(join(tmpdir(), 'chat-resume-'));
 const closed: StreamClosed[] = [];
 let stack: DevStack;
@@ -28,6 +30,8 @@ beforeAll(async () => {
     OPENAI_BASE_URL: model.baseUrl,
     OPENAI_API_KEY: 'fallback-key',
     RATE_LIMIT_PER_MINUTE: '0',
+    STREAM_FIRST_TOKEN_TIMEOUT_MS: String(PATIENCE_MS),
+    STREAM_IDLE_TIMEOUT_MS: String(PATIENCE_MS),
   });
 });
 
@@ -226,6 +230,68 @@ describe('stopping a reply', () => {
     expect(again.body).toMatchObject({
       stopped: false,
       message: { status: 'stopped', content: stored },
+    });
+  });
+});
+
+describe('a model that misbehaves', () => {
+  it('that accepts the call and never answers ends the stream within the first-token timeout, as error', async () => {
+    const erin = await user();
+
+    const reply = await startStream(erin, 'hello? [[hang]]');
+
+    expect(names(reply.events)).toEqual([
+      'user_message',
+      'ai_message_started',
+      'ai_message',
+      'error',
+    ]);
+    expect(reply.endedAt).toBeLessThan(PATIENCE_MS + 3_000);
+    expect(reply.events[2]?.data).toMatchObject({ status: 'error', ai_model: 'error' });
+    expect((await history(erin))[1]).toMatchObject({ status: 'error' });
+  });
+
+  it('that goes silent mid-reply ends it within the idle timeout, keeping what it wrote', async () => {
+    const frank = await user();
+
+    const reply = await startStream(frank, 'tell me a long story [[stall]]');
+
+    const written = text(reply.events);
+    expect(written).toBe('reply to: ');
+    expect(reply.endedAt).toBeLessThan(PATIENCE_MS + 3_000);
+    expect(reply.events.find((e) => e.event === 'ai_message')?.data).toMatchObject({
+      status: 'error',
+      partial: true,
+      content: written,
+    });
+  });
+
+  it('that answers in text parts is stored as text, and the room goes on working', async () => {
+    const gina = await user();
+
+    const parts = await call(gina, 'POST', '/api/chat/ai/send', { message: 'in parts [[parts]]' });
+    const next = await call(gina, 'POST', '/api/chat/ai/send', { message: 'and then' });
+
+    expect(parts.body.ai_message).toMatchObject({
+      status: 'complete',
+      content: 'reply to: in parts [[parts]]',
+    });
+    expect(next.status).toBe(200);
+    expect(next.body.ai_message.status).toBe('complete');
+  });
+
+  it('that answers with a number fails that reply only; the room goes on working', async () => {
+    const hank = await user();
+
+    const odd = await call(hank, 'POST', '/api/chat/ai/send', { message: 'odd [[number]]' });
+    const next = await call(hank, 'POST', '/api/chat/ai/send', { message: 'and then' });
+
+    expect(odd.status).toBe(200);
+    expect(odd.body.ai_message).toMatchObject({ status: 'error', ai_model: 'error' });
+    expect(next.status).toBe(200);
+    expect(next.body.ai_message).toMatchObject({
+      status: 'complete',
+      content: 'reply to: and then',
     });
   });
 });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type LoadedRoute,
@@ -15,7 +15,7 @@ afterEach(async () => {
 
 function route(
   spec: Partial<RouteSpec>,
-  handler: () => Promise<APIGatewayProxyResult>,
+  handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>,
 ): LoadedRoute {
   return {
     spec: {
@@ -70,5 +70,49 @@ describe('the local HTTP server', () => {
 
     expect(response.status).toBe(502);
     expect(await response.json()).toEqual({ success: false, error: 'Internal server error' });
+  });
+
+  it('hands `__proto__` and `constructor` query names and headers to the handler as plain data', async () => {
+    let seen: APIGatewayProxyEvent | undefined;
+    server = await startHttpServer({
+      routes: [
+        route({}, async (event) => {
+          seen = event;
+          return { statusCode: 200, body: '{}' };
+        }),
+      ],
+      allowedOrigins: ['*'],
+    });
+
+    const response = await fetch(`${server.url}/slow?__proto__=a&constructor=b&x=1`, {
+      headers: { constructor: 'c', 'x-test': 'd' },
+    });
+
+    expect(response.status).toBe(200);
+    expect(Object.getPrototypeOf(seen?.queryStringParameters)).toBe(Object.prototype);
+    expect(seen?.queryStringParameters).toMatchObject({ x: '1' });
+    expect(Object.hasOwn(seen?.queryStringParameters ?? {}, '__proto__')).toBe(true);
+    expect(Object.hasOwn(seen?.headers ?? {}, 'constructor')).toBe(true);
+  });
+
+  it('answers a path parameter with malformed %-encoding with 400, not a crash', async () => {
+    server = await startHttpServer({
+      routes: [
+        {
+          ...route({}, async () => ({ statusCode: 200, body: '{}' })),
+          pattern: /^\/items\/([^/]+)$/,
+          params: ['id'],
+        },
+      ],
+      allowedOrigins: ['*'],
+    });
+
+    const response = await fetch(`${server.url}/items/%E0%A4%A`);
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      success: false,
+      error: 'Malformed %-encoding in the path',
+    });
   });
 });

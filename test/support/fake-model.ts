@@ -11,6 +11,8 @@ import {
  * - `[[echo]]` replies with the JSON of the messages it received;
  * - `[[slow:MS]]` streams its reply in pieces MS milliseconds apart;
  * - `[[break]]` streams part of a reply, then drops the connection;
+ * - `[[hang]]` accepts the call and never answers; `[[stall]]` sends two pieces, then nothing;
+ * - `[[parts]]` sends its pieces as arrays of text parts, `[[number]]` as a number;
  * - otherwise it replies `reply to: <message>`.
  */
 export function startFakeModel(
@@ -27,6 +29,10 @@ export function startFakeModel(
       const content = `reply to: ${last}`;
       const chunks = content.split(/(?<= )/);
       if (last.includes('[[break]]')) return { content, chunks, dropAfterChunks: 2 };
+      if (last.includes('[[hang]]')) return { content, chunks, hangAfterChunks: 0 };
+      if (last.includes('[[stall]]')) return { content, chunks, hangAfterChunks: 2 };
+      if (last.includes('[[parts]]')) return { content, chunks, shape: 'parts' as const };
+      if (last.includes('[[number]]')) return { content, chunks, shape: 'number' as const };
       const slow = /\[\[slow:(\d+)\]\]/.exec(last);
       return { content, chunks, chunkDelayMs: slow ? Number(slow[1]) : 0 };
     },

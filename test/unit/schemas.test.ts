@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { historyQuerySchema, sendBodySchema } from '../../lib/schemas.ts';
+import { defaultRoomId, historyQuerySchema, sendBodySchema } from '../../lib/schemas.ts';
 
 describe('history query', () => {
   it("defaults to the seed's page 1 of 50", () => {
@@ -28,5 +28,29 @@ describe('send body', () => {
 
   it('keeps the message exactly as sent, surrounding spaces included', () => {
     expect(schema.parse({ message: '  hi  ' }).message).toBe('  hi  ');
+  });
+});
+
+describe('room ids', () => {
+  const room = (room_id: unknown) => historyQuerySchema.safeParse({ room_id });
+
+  it('accepts every default room the service makes, OIDC subjects and e-mails included', () => {
+    for (const userId of ['auth0|abc123', 'josé@example.com', 'google-oauth2|1', 'x'.repeat(256)]) {
+      expect(room(defaultRoomId(userId)).success, userId).toBe(true);
+    }
+  });
+
+  it('refuses empty, control-character, over-long and unencodable ids with a clear message', () => {
+    for (const [value, message] of [
+      ['', /1-300 characters/],
+      ['a\nb', /control characters/],
+      ['x'.repeat(301), /1-300 characters/],
+      ['漢'.repeat(300), /too long once encoded/],
+      ['\ud800', /too long once encoded/],
+    ] as const) {
+      const result = room(value);
+      expect(result.success, JSON.stringify(value)).toBe(false);
+      expect(result.error?.issues[0]?.message).toMatch(message);
+    }
   });
 });

@@ -15,6 +15,8 @@ const ISSUER = 'https://idp.example/';
 const AUDIENCE = 'chat-api';
 let server: Server;
 let verify: TokenVerifier;
+/** The issuer's key set endpoint answers with this status (200: the keys). */
+let answer = 200;
 let rsa: GenerateKeyPairResult;
 let ec: GenerateKeyPairResult;
 let stranger: GenerateKeyPairResult;
@@ -28,8 +30,8 @@ beforeAll(async () => {
     { ...(await exportJWK(ec.publicKey)), kid: 'ec', alg: 'ES256', use: 'sig' },
   ];
   server = createServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ keys }));
+    res.writeHead(answer, { 'Content-Type': 'application/json' });
+    res.end(answer === 200 ? JSON.stringify({ keys }) : '{"error":"unavailable"}');
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
@@ -86,4 +88,21 @@ describe('OIDC tokens (JWKS mode)', () => {
 
     await expect(verify(`Bearer ${forged}`)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
+
+  it('answers an issuer whose key set endpoint fails with 503, not 401 (users are not signed out)', async () => {
+    const outage = createTokenVerifier(
+      authSettings({ JWKS_URL: `http://127.0.0.1:${port()}/other-jwks.json` }),
+    );
+    answer = 500;
+    try {
+      await expect(
+        outage(`Bearer ${await token(rsa.privateKey, 'RS256', 'rsa')}`),
+      ).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    } finally {
+      answer = 200;
+    }
+    expect(await outage(`Bearer ${await token(rsa.privateKey, 'RS256', 'rsa')}`)).toBe('oidc-user');
+  });
 });
+
+const port = () => (server.address() as AddressInfo).port;
