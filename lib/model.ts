@@ -132,6 +132,11 @@ export class OpenAIChatModel implements ChatModel {
     };
     let answeredBy = model;
     let usage: TokenUsage | undefined;
+    const aborted = AbortSignal.any([
+      watchdog.signal,
+      AbortSignal.timeout(timeout),
+      ...(signal ? [signal] : []),
+    ]);
     try {
       expect(s.STREAM_FIRST_TOKEN_TIMEOUT_MS, 'The model did not start answering in time');
       const chunks = await this.#client(apiKey, timeout).chat.completions.create(
@@ -143,13 +148,7 @@ export class OpenAIChatModel implements ChatModel {
           stream: true,
           stream_options: { include_usage: true },
         },
-        {
-          signal: AbortSignal.any([
-            watchdog.signal,
-            AbortSignal.timeout(timeout),
-            ...(signal ? [signal] : []),
-          ]),
-        },
+        { signal: aborted },
       );
       for await (const chunk of chunks) {
         answeredBy = chunk.model || answeredBy;
@@ -161,6 +160,8 @@ export class OpenAIChatModel implements ChatModel {
           yield { type: 'delta', content };
         }
       }
+      // An abort can end the chunks quietly: a reply cut off is never a complete one.
+      if (aborted.aborted) throw aborted.reason;
     } catch (error) {
       if (silence) throw new ModelUnavailableError(silence, { cause: error });
       throw classify(error);
