@@ -1,6 +1,7 @@
 import { allowedModels, type ModelSettings } from './config.ts';
 import { fitContext } from './context.ts';
-import { BadRequestError, GoneError } from './errors.ts';
+import { isDependencyFailure } from './dependency-failure.ts';
+import { BadRequestError, GoneError, SavedButUnavailableError } from './errors.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
 import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
@@ -107,19 +108,45 @@ export async function prepareTurn(
     },
     title: titleFrom(content),
   });
-  const earlier = await fitContext(deps.messages, userId, started, {
-    budget: contextBudget(deps.settings, model),
-    maxMessages: deps.settings.CONTEXT_MAX_MESSAGES,
-    counter: () => tokenCounter(model),
-    encoding: encodingFor(model),
-    skip: (message) => !sentAsContext(message),
-  });
-  const messages: ChatTurn[] = [
-    { role: 'system', content: deps.settings.SYSTEM_PROMPT },
-    ...earlier.map(toTurn),
-    { role: 'user', content },
-  ];
-  return { userId, roomId, user: started.user, ai: started.ai, apiKey, model, messages, deadline };
+  const turn = { userId, roomId, user: started.user, ai: started.ai, apiKey, model, deadline };
+  try {
+    const earlier = await fitContext(deps.messages, userId, started, {
+      budget: contextBudget(deps.settings, model),
+      maxMessages: deps.settings.CONTEXT_MAX_MESSAGES,
+      counter: () => tokenCounter(model),
+      encoding: encodingFor(model),
+      skip: (message) => !sentAsContext(message),
+    });
+    const messages: ChatTurn[] = [
+      { role: 'system', content: deps.settings.SYSTEM_PROMPT },
+      ...earlier.map(toTurn),
+      { role: 'user', content },
+    ];
+    return { ...turn, messages };
+  } catch (error) {
+    throw await afterSave(deps, { ...turn, messages: [] }, error);
+  }
+}
+
+/**
+ * What to throw when something fails once the exchange is stored: an outage becomes "your
+ * message was saved" (so a client reloads instead of resending, and a retry with the same
+ * Idempotency-Key replays the exchange); the reply is ended as `error` if the table lets us.
+ */
+export async function afterSave(
+  deps: Pick<ChatDeps, 'replies'>,
+  turn: PreparedTurn,
+  error: unknown,
+): Promise<unknown> {
+  if (!isDependencyFailure(error)) return error;
+  await deps.replies
+    .finish(turn.userId, replyRef(turn), {
+      status: 'error',
+      content: UPSTREAM_FAILED_REPLY,
+      aiModel: ERROR_MODEL,
+    })
+    .catch(() => undefined);
+  return new SavedButUnavailableError(exchangeRecord(turn), { cause: error });
 }
 
 /**

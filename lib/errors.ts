@@ -97,11 +97,33 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
-/** A dependency (DynamoDB, KMS) is down; the client may retry. */
+/** A dependency (DynamoDB, KMS, Secrets Manager) is down; the client may retry after `Retry-After`. */
 export class ServiceUnavailableError extends AppError {
+  readonly retryAfterSeconds = 5;
+
   constructor(message: string, options?: ErrorOptions) {
     super('SERVICE_UNAVAILABLE', message, options);
     this.name = 'ServiceUnavailableError';
+  }
+}
+
+/** Said when a dependency fails before anything was stored. */
+export const OUTAGE = 'A service this API depends on is unavailable right now; try again shortly';
+/** Said when it fails after the question was stored. */
+export const OUTAGE_AFTER_SAVE =
+  'A service this API depends on failed after your message was saved; reload the conversation rather than send it again';
+
+/**
+ * A dependency failed after a send stored its question: the client should reload, not resend.
+ * `record` is where the exchange is, so a retry with the same Idempotency-Key replays it.
+ */
+export class SavedButUnavailableError extends ServiceUnavailableError {
+  readonly record: Record<string, unknown>;
+
+  constructor(record: Record<string, unknown>, options?: ErrorOptions) {
+    super(OUTAGE_AFTER_SAVE, options);
+    this.name = 'SavedButUnavailableError';
+    this.record = record;
   }
 }
 

@@ -38,8 +38,8 @@ export type IdempotentOutcome<T> =
 /**
  * Runs `start` once per idempotency key: a repeat with the same key and the same `request`
  * gets the first run's record back instead of running again (409 while the first still runs,
- * 422 with a different request). A run that fails to start, or whose work fails, releases the
- * key so a retry runs again. Without a key it just runs.
+ * 422 with a different request). A run that fails having stored nothing releases the key so a
+ * retry runs again. Without a key it just runs.
  */
 export async function idempotent<T>(
   store: IdempotencyStore,
@@ -54,18 +54,21 @@ export async function idempotent<T>(
   }
   const claim = await store.claim(userId, key, fingerprint(request));
   if (claim.kind === 'replay') return { kind: 'replay', record: claim.result };
+  // Work that failed before storing anything is released, so a retry runs again; work that
+  // failed after storing something (its error carries where) is recorded, so a retry replays it.
+  const settle = (error: unknown) => {
+    const record = (error as { record?: StoredResult } | undefined)?.record;
+    return record ? store.complete(userId, key, record) : store.release(userId, key);
+  };
   let started: Started<T>;
   try {
     started = await start();
   } catch (error) {
-    await store.release(userId, key).catch(noop);
+    await settle(error).catch(noop);
     throw error;
   }
   const background = started.finished
-    .then(
-      (record) => store.complete(userId, key, record),
-      () => store.release(userId, key),
-    )
+    .then((record) => store.complete(userId, key, record), settle)
     .catch((error: Error) => {
       // The key then stays claimed until its lock expires: repeats get 409, never a rerun.
       logger.warn('could not settle the idempotency key', { error: { name: error.name } });

@@ -1,4 +1,5 @@
 import {
+  afterSave,
   type ChatDeps,
   countIfLoaded,
   fallbackReply,
@@ -122,7 +123,9 @@ export async function writeReply(
     ...endOf({ text, model, usage, failure, stopped: writer.signal === 'stop' }),
     ...countIfLoaded(turn.model, text),
   };
-  const message = await deps.replies.finish(userId, ref, end);
+  const message = await deps.replies.finish(userId, ref, end).catch(async (error: unknown) => {
+    throw await afterSave(deps, turn, error);
+  });
   if (usage) await countUsage(deps, userId, usage.totalTokens);
   return {
     message,

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CLIENT_PATIENCE } from './clients/patience.ts';
 import { ConfigError } from './errors.ts';
 
 let client: SecretsManagerClient | undefined;
@@ -8,7 +9,7 @@ const cache = new Map<string, Promise<string>>();
 function secretString(secretId: string): Promise<string> {
   let value = cache.get(secretId);
   if (!value) {
-    client ??= new SecretsManagerClient({ maxAttempts: 3 });
+    client ??= new SecretsManagerClient(CLIENT_PATIENCE);
     value = client
       .send(new GetSecretValueCommand({ SecretId: secretId }))
       .then(({ SecretString }) => {

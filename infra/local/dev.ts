@@ -49,12 +49,15 @@ try {
   await ensureTable(db.endpoint, env.TABLE_NAME);
   env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
 
+  // Likewise an explicit KMS endpoint (a test's fault proxy in front of a local KMS).
   const kmsAlias = env.KMS_KEY_ID.startsWith('alias/') ? [env.KMS_KEY_ID] : [];
-  const kms = await startLocalKms({
-    keyFile: join(dataDir, 'kms-keys.json'),
-    aliases: kmsAlias,
-    port: Number(env.KMS_PORT ?? 0),
-  });
+  const kms = env.AWS_ENDPOINT_URL_KMS
+    ? { endpoint: env.AWS_ENDPOINT_URL_KMS, close: async () => undefined }
+    : await startLocalKms({
+        keyFile: join(dataDir, 'kms-keys.json'),
+        aliases: kmsAlias,
+        port: Number(env.KMS_PORT ?? 0),
+      });
   stops.push(kms.close);
   env.AWS_ENDPOINT_URL_KMS = kms.endpoint;
 

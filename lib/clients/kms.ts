@@ -1,4 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
+import { CLIENT_PATIENCE } from './patience.ts';
 
 let client: KMSClient | undefined;
 
@@ -7,6 +8,6 @@ let client: KMSClient | undefined;
  * none); `AWS_ENDPOINT_URL_KMS` points it at the local KMS service.
  */
 export const kms = () => {
-  client ??= new KMSClient({ maxAttempts: 3 });
+  client ??= new KMSClient(CLIENT_PATIENCE);
   return client;
 };

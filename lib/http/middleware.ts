@@ -1,7 +1,14 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { TokenVerifier } from '../auth.ts';
-import { AppError, ConfigError, TooManyRequestsError } from '../errors.ts';
+import { isDependencyFailure } from '../dependency-failure.ts';
+import {
+  AppError,
+  ConfigError,
+  OUTAGE,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+} from '../errors.ts';
 import { logger } from '../logger.ts';
 import { fail, internalError } from './respond.ts';
 
@@ -50,13 +57,16 @@ export const MISCONFIGURED =
 export function errorResponses(): HttpMiddleware {
   return {
     onError: function errorResponsesOnError(request: HttpRequest) {
-      const { error } = request;
+      const error =
+        !(request.error instanceof AppError) && isDependencyFailure(request.error)
+          ? new ServiceUnavailableError(OUTAGE, { cause: request.error })
+          : request.error;
       if (error instanceof AppError) {
         if (error.code === 'SERVICE_UNAVAILABLE') {
-          logger.warn('dependency unavailable', { error: describe(error) });
+          logger.warn('dependency failure', { error: describe(error) });
         }
         const headers: Record<string, string> =
-          error instanceof TooManyRequestsError
+          error instanceof TooManyRequestsError || error instanceof ServiceUnavailableError
             ? { 'Retry-After': String(error.retryAfterSeconds) }
             : {};
         request.response = fail(error.code, error.message, headers);

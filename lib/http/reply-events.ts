@@ -1,4 +1,5 @@
 import { type ChatDeps, type ExchangeRecord, exchangeRecord, type PreparedTurn } from '../chat.ts';
+import { AppError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import { writeReply } from '../reply-writer.ts';
 import type { Exchange } from '../store/messages.ts';
@@ -28,10 +29,11 @@ export async function streamReply(
     if (failure) sse.send('error', { error: failure });
     return exchangeRecord(turn);
   } catch (error) {
-    logger.error('streamed reply failed', {
+    const known = error instanceof AppError;
+    (known ? logger.warn : logger.error).call(logger, 'streamed reply failed', {
       error: { name: (error as Error).name, message: (error as Error).message },
     });
-    sse.send('error', { error: 'Internal server error' });
+    sse.send('error', { error: known ? error.message : 'Internal server error' });
     throw error;
   } finally {
     sse.end();

@@ -6,6 +6,8 @@ export interface FakeSecretsManager {
   endpoint: string;
   /** GetSecretValue calls answered so far. */
   calls(): number;
+  /** While down, every connection is cut (an outage). */
+  down(value: boolean): void;
   close(): Promise<void>;
 }
 
@@ -17,7 +19,12 @@ export async function startFakeSecretsManager(
   secrets: Record<string, string>,
 ): Promise<FakeSecretsManager> {
   let calls = 0;
+  let isDown = false;
   const server = createServer((req, res) => {
+    if (isDown) {
+      req.socket.destroy();
+      return;
+    }
     let body = '';
     req.on('data', (chunk) => {
       body += chunk;
@@ -40,6 +47,9 @@ export async function startFakeSecretsManager(
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls: () => calls,
+    down: (value) => {
+      isDown = value;
+    },
     close: () => new Promise<void>((done) => server.close(() => done())),
   };
 }
