@@ -1,7 +1,7 @@
 import { allowedModels, type ModelSettings } from './config.ts';
 import { fitContext } from './context.ts';
 import { isDependencyFailure } from './dependency-failure.ts';
-import { BadRequestError, GoneError, SavedButUnavailableError } from './errors.ts';
+import { BadRequestError, ConflictError, GoneError, SavedButUnavailableError } from './errors.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
 import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
@@ -68,6 +68,8 @@ export interface PreparedTurn {
   messages: ChatTurn[];
   /** Epoch ms by which the reply must be stored. */
   deadline: number;
+  /** The question is the conversation's first (since it was last cleared). */
+  opensConversation: boolean;
 }
 
 export type { Exchange } from './store/messages.ts';
@@ -94,37 +96,157 @@ export async function prepareTurn(
 ): Promise<PreparedTurn> {
   const { userId, roomId, content } = request;
   const model = chooseModel(deps.settings, request.model);
-  // One read of the user's account gives the key and the limits; one write counts the send.
-  const account = await deps.accounts.read(userId);
-  const apiKey = await resolveApiKey(deps, userId, account.apiKey);
-  const latest = await deps.limits.admit(userId, roomId, account);
+  const { apiKey, leadsRooms } = await admitSend(deps, userId, roomId);
   const started = await deps.messages.beginExchange(userId, roomId, {
-    leadsRooms: latest,
+    leadsRooms,
     user: { senderId: userId, content, ...countIfLoaded(model, content) },
-    reply: {
-      senderId: AI_SENDER_ID,
-      aiModel: model,
-      staleAfter: staleAfter(deps.settings, deadline, 'first'),
-    },
+    reply: newReply(deps.settings, model, deadline),
     title: titleFrom(content),
   });
-  const turn = { userId, roomId, user: started.user, ai: started.ai, apiKey, model, deadline };
+  return withContext(
+    deps,
+    {
+      userId,
+      roomId,
+      user: started.user,
+      ai: started.ai,
+      apiKey,
+      model,
+      deadline,
+      opensConversation: started.user.seq === started.base + 1,
+    },
+    started.base,
+  );
+}
+
+export interface RegenerateRequest {
+  userId: string;
+  roomId: string;
+  model?: string;
+}
+
+/**
+ * A new reply to a conversation's last question, in the place of its last reply: the same
+ * question and the same context as the first time, a new id. 409 when the conversation does not
+ * end with a finished reply (or changes meanwhile). Key, limits and accounting as for a send.
+ */
+export async function prepareRegeneration(
+  deps: ChatDeps,
+  request: RegenerateRequest,
+  deadline: number,
+): Promise<PreparedTurn> {
+  const { userId, roomId } = request;
+  const model = chooseModel(deps.settings, request.model);
+  const last = await deps.messages.lastExchange(userId, roomId);
+  if (!last) throw new ConflictError(NOTHING_TO_REGENERATE);
+  if (effectiveStatus(last.ai) === 'streaming') throw new ConflictError(STILL_WRITING);
+  const { apiKey } = await admitSend(deps, userId, roomId);
+  const ai = await deps.messages.replaceReply(
+    userId,
+    last.ai,
+    newReply(deps.settings, model, deadline),
+  );
+  if (!ai) throw new ConflictError(CHANGED_MEANWHILE);
+  return withContext(
+    deps,
+    {
+      userId,
+      roomId,
+      user: last.user,
+      ai,
+      apiKey,
+      model,
+      deadline,
+      opensConversation: last.user.seq === last.base + 1,
+    },
+    last.base,
+  );
+}
+
+export const NOTHING_TO_REGENERATE = 'The conversation does not end with a reply to regenerate';
+export const STILL_WRITING = 'The last reply is still being written; stop it first';
+const CHANGED_MEANWHILE = 'The conversation changed meanwhile; reload it and try again';
+
+/**
+ * The user's key and one counted send: one read of the account gives the key and the limits,
+ * one conditional write counts the send (400 without a key, 429 over a limit, nothing stored).
+ */
+async function admitSend(deps: ChatDeps, userId: string, roomId: string) {
+  const account = await deps.accounts.read(userId);
+  const apiKey = await resolveApiKey(deps, userId, account.apiKey);
+  const leadsRooms = await deps.limits.admit(userId, roomId, account);
+  return { apiKey, leadsRooms };
+}
+
+function newReply(settings: ModelSettings, model: string, deadline: number) {
+  return {
+    senderId: AI_SENDER_ID,
+    aiModel: model,
+    staleAfter: staleAfter(settings, deadline, 'first'),
+  };
+}
+
+/** The model call for a turn whose messages are stored: the context that fits, then the question. */
+async function withContext(
+  deps: ChatDeps,
+  turn: Omit<PreparedTurn, 'messages'>,
+  base: number,
+): Promise<PreparedTurn> {
+  const { model } = turn;
   try {
-    const earlier = await fitContext(deps.messages, userId, started, {
-      budget: contextBudget(deps.settings, model),
-      maxMessages: deps.settings.CONTEXT_MAX_MESSAGES,
-      counter: () => tokenCounter(model),
-      encoding: encodingFor(model),
-      skip: (message) => !sentAsContext(message),
-    });
+    const earlier = await fitContext(
+      deps.messages,
+      turn.userId,
+      { user: turn.user, base },
+      {
+        budget: contextBudget(deps.settings, model),
+        maxMessages: deps.settings.CONTEXT_MAX_MESSAGES,
+        counter: () => tokenCounter(model),
+        encoding: encodingFor(model),
+        skip: (message) => !sentAsContext(message),
+      },
+    );
     const messages: ChatTurn[] = [
       { role: 'system', content: deps.settings.SYSTEM_PROMPT },
       ...earlier.map(toTurn),
-      { role: 'user', content },
+      { role: 'user', content: turn.user.content },
     ];
     return { ...turn, messages };
   } catch (error) {
     throw await afterSave(deps, { ...turn, messages: [] }, error);
+  }
+}
+
+const TITLE_PROMPT =
+  'Write a title of at most six words for a conversation that begins with the exchange below. Answer with the title only, without quotes.';
+
+/**
+ * With AUTO_TITLES=model, the model names a conversation after its first reply, with the
+ * user's key (its tokens counted like any other use). A failure keeps the default title (the
+ * first message) and is logged without the key.
+ */
+export async function autoTitle(
+  deps: ChatDeps,
+  turn: PreparedTurn,
+  reply: StoredMessage | undefined,
+): Promise<void> {
+  if (deps.settings.AUTO_TITLES !== 'model' || !turn.opensConversation) return;
+  if (reply?.status !== 'complete') return;
+  try {
+    const named = await deps.model.complete({
+      apiKey: turn.apiKey,
+      model: turn.model,
+      messages: [
+        { role: 'system', content: TITLE_PROMPT },
+        { role: 'user', content: turn.user.content },
+        { role: 'assistant', content: reply.content },
+      ],
+    });
+    const title = titleFrom(named.content.replace(/^["'\s]+|["'\s.]+$/g, ''));
+    if (title) await deps.messages.setAutoTitle(turn.userId, turn.roomId, title);
+    if (named.usage) await deps.limits.recordTokens(turn.userId, named.usage.totalTokens);
+  } catch (error) {
+    logger.warn('could not name the conversation', { error: { name: (error as Error).name } });
   }
 }
 

@@ -80,6 +80,8 @@ const modelSchema = z.object({
   DAILY_TOKEN_LIMIT: int(0, 0, 1_000_000_000),
   /** Seconds a send may run (the function's timeout): how long an idempotency claim holds. */
   SEND_TIMEOUT_SECONDS: int(30, 1, 900),
+  /** A conversation's title: its first message (`first-message`), or one the model writes (`model`). */
+  AUTO_TITLES: z.enum(['first-message', 'model']).default('first-message'),
   /** How often a reply's text so far is saved while it is written (and a stop is noticed). */
   STREAM_FLUSH_MS: int(500, 50, 10_000),
   /** A streamed reply fails when the model sends nothing for this long after the call... */

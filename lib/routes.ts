@@ -3,7 +3,7 @@
  * server both read it, so a route added here exists in both, with the same access.
  */
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type DynamoAction =
   | 'dynamodb:GetItem'
@@ -12,7 +12,8 @@ export type DynamoAction =
   | 'dynamodb:DeleteItem'
   | 'dynamodb:Query'
   | 'dynamodb:BatchGetItem'
-  | 'dynamodb:BatchWriteItem';
+  | 'dynamodb:BatchWriteItem'
+  | 'dynamodb:ConditionCheckItem';
 
 export type KmsAction = 'kms:Encrypt' | 'kms:Decrypt';
 
@@ -133,6 +134,89 @@ export const routes: readonly RouteSpec[] = [
     kms: [],
     model: false,
     timeoutSeconds: 10,
+  },
+  {
+    method: 'GET',
+    path: '/api/chat/ai/rooms/{roomId}',
+    handler: 'get-room',
+    auth: true,
+    dynamodb: ['dynamodb:GetItem'],
+    kms: [],
+    model: false,
+    timeoutSeconds: 10,
+  },
+  {
+    method: 'PATCH',
+    path: '/api/chat/ai/rooms/{roomId}',
+    handler: 'rename-room',
+    auth: true,
+    dynamodb: ['dynamodb:UpdateItem'],
+    kms: [],
+    model: false,
+    timeoutSeconds: 10,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/chat/ai/rooms/{roomId}',
+    handler: 'delete-room',
+    auth: true,
+    // Hide at once, purge in batches, then remove the conversation item itself.
+    dynamodb: [
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+    ],
+    kms: [],
+    model: false,
+    timeoutSeconds: 10,
+  },
+  {
+    method: 'POST',
+    path: '/api/chat/ai/regenerate',
+    handler: 'regenerate',
+    auth: true,
+    // As send, plus the transaction that swaps the last reply for a new one.
+    dynamodb: [...SEND_ACTIONS, 'dynamodb:ConditionCheckItem'],
+    kms: ['kms:Decrypt'],
+    model: true,
+    timeoutSeconds: 30,
+  },
+  {
+    method: 'POST',
+    path: '/api/chat/ai/regenerate/stream',
+    handler: 'regenerate-stream',
+    auth: true,
+    dynamodb: [...SEND_ACTIONS, 'dynamodb:ConditionCheckItem'],
+    kms: ['kms:Decrypt'],
+    model: true,
+    stream: true,
+    timeoutSeconds: 300,
+  },
+  {
+    method: 'GET',
+    path: '/api/chat/ai/export',
+    handler: 'export-history',
+    auth: true,
+    // The conversation items, then each one's messages a page at a time.
+    dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'],
+    kms: [],
+    model: false,
+    // Written while it is read, as a stream: a long history takes longer than 29 s.
+    stream: true,
+    timeoutSeconds: 300,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/chat/ai/me',
+    handler: 'delete-me',
+    auth: true,
+    // The whole partition: conversations and account first, then everything else.
+    dynamodb: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+    kms: [],
+    model: false,
+    // Inside API Gateway's 29 s for a buffered answer; what is left goes with the next call.
+    timeoutSeconds: 25,
   },
   {
     method: 'PUT',

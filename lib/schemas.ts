@@ -106,6 +106,39 @@ export const roomsQuerySchema = z.object({
   cursor: cursorSchema.optional(),
 });
 
+/** `PATCH /api/chat/ai/rooms/{roomId}`. */
+export const renameBodySchema = z.object({
+  title: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined ? 'title is required' : 'title must be a string',
+    })
+    .transform((value) => value.trim())
+    .refine((value) => value.length > 0 && [...value].length <= 200, {
+      message: 'title must be 1-200 characters (after trimming)',
+    })
+    .refine((value) => !CONTROL.test(value), 'title must not contain control characters'),
+});
+
+/** `POST /api/chat/ai/regenerate` (and its stream). */
+export const regenerateBodySchema = z.object({
+  room_id: roomIdSchema.optional(),
+  user_id: z.string({ error: 'user_id must be a string' }).optional(),
+  model: z
+    .string({ error: 'model must be a string' })
+    .min(1, 'model must not be empty')
+    .max(200, 'model must be one of the allowed models')
+    .optional(),
+});
+
+/** `GET /api/chat/ai/export`. */
+export const exportQuerySchema = z.object({
+  format: z
+    .enum(['jsonl', 'markdown'], { error: 'format must be "jsonl" or "markdown"' })
+    .default('jsonl'),
+  room_id: roomIdSchema.optional(),
+});
+
 /** `DELETE /api/chat/ai/history/{userId}`. */
 export const clearQuerySchema = z.object({
   room_id: roomIdSchema.optional(),

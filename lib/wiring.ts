@@ -4,6 +4,7 @@ import { modelSettings, storeSettings } from './config.ts';
 import type { KeyVault } from './key-vault.ts';
 import { AccountLimits } from './limits.ts';
 import { DynamoAccountStore } from './store/accounts.ts';
+import { DynamoErasure } from './store/erasure.ts';
 import { DynamoIdempotencyStore } from './store/idempotency.ts';
 import { DynamoMessageStore } from './store/messages.ts';
 import { DynamoReplyStore } from './store/replies.ts';
@@ -22,6 +23,8 @@ export const messageStore = () => new DynamoMessageStore(table());
 export const replyStore = () => new DynamoReplyStore(table());
 
 export const accountStore = () => new DynamoAccountStore(table());
+
+export const erasure = () => new DynamoErasure(table());
 
 /** Idempotency records for send and stream, held as long as a send may run. */
 export const idempotencyStore = () =>

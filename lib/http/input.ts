@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
 import { BadRequestError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
-import { followQuerySchema, lastEventIdSchema, MESSAGE_ID } from '../schemas.ts';
+import { followQuerySchema, lastEventIdSchema, MESSAGE_ID, roomIdSchema } from '../schemas.ts';
 import { header } from './middleware.ts';
 
 /** Parses and validates a JSON body: 413 when too large, 400 when malformed or invalid. */
@@ -64,4 +64,11 @@ export function resumeOffset(event: APIGatewayProxyEvent): number {
   const result = lastEventIdSchema.safeParse(header(event, 'last-event-id'));
   if (!result.success) throw new BadRequestError('Last-Event-ID must be an offset this API sent');
   return result.data ?? 0;
+}
+
+/** The `{roomId}` path parameter, checked like a `room_id` anywhere else (400 when bad). */
+export function roomIdParam(event: APIGatewayProxyEvent): string {
+  const result = roomIdSchema.safeParse(event.pathParameters?.roomId ?? '');
+  if (!result.success) throw new BadRequestError(result.error.issues[0]?.message ?? 'Bad room_id');
+  return result.data;
 }

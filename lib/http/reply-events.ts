@@ -1,4 +1,10 @@
-import { type ChatDeps, type ExchangeRecord, exchangeRecord, type PreparedTurn } from '../chat.ts';
+import {
+  autoTitle,
+  type ChatDeps,
+  type ExchangeRecord,
+  exchangeRecord,
+  type PreparedTurn,
+} from '../chat.ts';
 import { AppError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import { writeReply } from '../reply-writer.ts';
@@ -27,6 +33,8 @@ export async function streamReply(
     if (message) sse.send('ai_message', messageView(message));
     else sse.send('error', { error: REPLY_GONE });
     if (failure) sse.send('error', { error: failure });
+    sse.end();
+    await autoTitle(deps, turn, message);
     return exchangeRecord(turn);
   } catch (error) {
     const known = error instanceof AppError;

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { SendRequest } from '../chat.ts';
+import type { RegenerateRequest, SendRequest } from '../chat.ts';
 import { httpSettings } from '../config.ts';
 import { idempotencyKey } from '../idempotency.ts';
-import { defaultRoomId, sendBodySchema } from '../schemas.ts';
+import { defaultRoomId, regenerateBodySchema, sendBodySchema } from '../schemas.ts';
 import { parseBody, requireSelf } from './input.ts';
 import { header } from './middleware.ts';
 
@@ -17,10 +17,10 @@ export interface ParsedSend {
  * `user_id` (403 otherwise), the room (default `ai_chat_{userId}`) and the idempotency key.
  */
 export function sendRequestParser(): (event: APIGatewayProxyEvent, userId: string) => ParsedSend {
-  const limits = httpSettings();
-  const schema = sendBodySchema(limits.MAX_MESSAGE_CHARS);
+  const { MAX_MESSAGE_CHARS, MAX_BODY_BYTES } = httpSettings();
+  const schema = sendBodySchema(MAX_MESSAGE_CHARS);
   return function parseSendRequest(event, userId) {
-    const body = parseBody(event, schema, limits.MAX_BODY_BYTES);
+    const body = parseBody(event, schema, MAX_BODY_BYTES);
     requireSelf(body.user_id, userId, 'Unauthorized');
     return {
       request: {
@@ -29,6 +29,22 @@ export function sendRequestParser(): (event: APIGatewayProxyEvent, userId: strin
         content: body.message,
         model: body.model,
       },
+      key: idempotencyKey(header(event, 'idempotency-key')),
+    };
+  };
+}
+
+/** What regenerate (and its stream) reads: the room (default `ai_chat_{userId}`), the model, the key. */
+export function regenerateRequestParser(): (
+  event: APIGatewayProxyEvent,
+  userId: string,
+) => { request: RegenerateRequest; key: string | undefined } {
+  const { MAX_BODY_BYTES } = httpSettings();
+  return function parseRegenerateRequest(event, userId) {
+    const body = parseBody(event, regenerateBodySchema, MAX_BODY_BYTES);
+    requireSelf(body.user_id, userId, 'Unauthorized');
+    return {
+      request: { userId, roomId: body.room_id ?? defaultRoomId(userId), model: body.model },
       key: idempotencyKey(header(event, 'idempotency-key')),
     };
   };

@@ -1,6 +1,6 @@
 import type { ApiKeyRecord } from '../store/accounts.ts';
 import { effectiveStatus } from '../store/message-item.ts';
-import type { Exchange, RoomSummary, StoredMessage } from '../store/messages.ts';
+import type { Exchange, RoomDetails, RoomSummary, StoredMessage } from '../store/messages.ts';
 
 /**
  * A message as the frontend reads it: the seed's fields, plus `room_id`, `status` (a reply whose
@@ -43,6 +43,16 @@ export function roomView(room: RoomSummary) {
     message_count: room.messageCount,
     last_message_at: room.lastMessageAt,
     last_message_preview: room.lastMessagePreview,
+  };
+}
+
+/** A conversation's own page: its summary, whose title, and its times. */
+export function roomDetailsView(room: RoomDetails) {
+  return {
+    ...roomView(room),
+    title_source: room.titled ? 'user' : 'automatic',
+    created_at: room.createdAt,
+    updated_at: room.updatedAt,
   };
 }
 

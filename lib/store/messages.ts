@@ -1,9 +1,11 @@
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
@@ -103,6 +105,16 @@ export interface ClearResult {
   deleted: number;
   /** Whether every cleared item is gone from the table too (else a later clear finishes). */
   purged: boolean;
+  /** Whether there was a conversation at all. */
+  existed: boolean;
+}
+
+/** A conversation as its own page shows it. */
+export interface RoomDetails extends RoomSummary {
+  /** Set by its owner (as opposed to taken from its first message, or made by the model). */
+  titled: boolean;
+  createdAt: string;
+  updatedAt: string;
 }
 
 /** Where a user's conversations live. Every method stays inside `userId`'s own partition. */
@@ -126,9 +138,36 @@ export interface MessageStore {
   rooms(userId: string, limit: number, cursor?: string): Promise<RoomsPage>;
   /**
    * Empties a conversation at once (history and count move together, in one conditional
-   * write), then deletes the hidden items while `timeLeftMs()` allows.
+   * write), then deletes the hidden items while `timeLeftMs()` allows. With `remove`, its title
+   * goes too and, once nothing of it is left, the conversation item itself.
    */
-  clear(userId: string, roomId: string, timeLeftMs: () => number): Promise<ClearResult>;
+  clear(
+    userId: string,
+    roomId: string,
+    timeLeftMs: () => number,
+    options?: { remove?: boolean },
+  ): Promise<ClearResult>;
+  /** A conversation's summary, if it exists. */
+  summary(userId: string, roomId: string): Promise<RoomDetails | undefined>;
+  /** Gives an existing conversation its owner's title; undefined when it does not exist. */
+  rename(userId: string, roomId: string, title: string): Promise<RoomDetails | undefined>;
+  /** Replaces the automatic title (a model's), unless the conversation was cleared since. */
+  setAutoTitle(userId: string, roomId: string, title: string): Promise<void>;
+  /** A conversation's visible messages, oldest first, a page at a time (for export). */
+  scan(userId: string, roomId: string, pageSize?: number): AsyncGenerator<StoredMessage[]>;
+  /** Every conversation the user has, in no particular order. */
+  roomIds(userId: string): AsyncGenerator<string>;
+  /** The conversation's last two messages (strongly consistent), and its `base`. */
+  lastExchange(userId: string, roomId: string): Promise<StartedExchange | undefined>;
+  /**
+   * Puts a new, empty reply (`streaming`, a new id) in the place of the conversation's last
+   * reply, atomically and only if nothing changed since `old` was read; undefined otherwise.
+   */
+  replaceReply(
+    userId: string,
+    old: StoredMessage,
+    reply: ExchangeStart['reply'],
+  ): Promise<StoredMessage | undefined>;
 }
 
 interface RoomItem {
@@ -140,11 +179,22 @@ interface RoomItem {
   message_count: number;
   auto_title?: string;
   title?: string;
+  created_at?: string;
+  updated_at?: string;
   last_message_at?: string;
   last_message_preview?: string;
 }
 
 const PREVIEW_CHARS = 120;
+
+function roomDetails(item: RoomItem): RoomDetails {
+  return {
+    ...roomSummary(item),
+    titled: item.title !== undefined,
+    createdAt: item.created_at ?? '',
+    updatedAt: item.updated_at ?? '',
+  };
+}
 
 function roomSummary(item: RoomItem): RoomSummary {
   return {
@@ -422,19 +472,23 @@ export class DynamoMessageStore implements MessageStore {
     return found;
   }
 
-  async clear(userId: string, roomId: string, timeLeftMs: () => number): Promise<ClearResult> {
+  async clear(
+    userId: string,
+    roomId: string,
+    timeLeftMs: () => number,
+    options: { remove?: boolean } = {},
+  ): Promise<ClearResult> {
     const pk = keys.user(userId);
     let old: RoomItem | undefined;
     try {
       // History and count move together: everything up to the current `seq` is hidden at once,
       // however long the purge below takes or wherever it is cut off. Text derived from the
-      // cleared messages (preview, automatic title) goes with them.
+      // cleared messages (preview, automatic title) goes with them; a removal takes the title too.
       const { Attributes } = await this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk, sk: keys.room(roomId) },
-          UpdateExpression:
-            'SET #base = #seq, message_count = :zero REMOVE #activity, last_message_preview, auto_title',
+          UpdateExpression: `SET #base = #seq, message_count = :zero REMOVE #activity, last_message_preview, auto_title${options.remove ? ', title' : ''}`,
           ConditionExpression: 'attribute_exists(sk)',
           ExpressionAttributeNames: {
             '#base': 'base',
@@ -449,9 +503,185 @@ export class DynamoMessageStore implements MessageStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
-    if (!old) return { deleted: 0, purged: true };
-    const purged = await this.#purge(pk, roomId, Number(old.seq), timeLeftMs);
-    return { deleted: Math.max(0, Number(old.message_count)), purged };
+    if (!old) return { deleted: 0, purged: true, existed: false };
+    const upTo = Number(old.seq);
+    const purged = await this.#purge(pk, roomId, upTo, timeLeftMs);
+    // The conversation item goes last, once nothing of it is left, and only if no send has
+    // brought the conversation back meanwhile; until then it keeps the place of what remains.
+    if (options.remove && purged) {
+      await this.#db
+        .send(
+          new DeleteCommand({
+            TableName: this.#table,
+            Key: { pk, sk: keys.room(roomId) },
+            ConditionExpression: '#seq = :upTo',
+            ExpressionAttributeNames: { '#seq': 'seq' },
+            ExpressionAttributeValues: { ':upTo': upTo },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error;
+        });
+    }
+    return { deleted: Math.max(0, Number(old.message_count)), purged, existed: true };
+  }
+
+  async summary(userId: string, roomId: string): Promise<RoomDetails | undefined> {
+    const room = await this.#room(userId, roomId);
+    return room && roomDetails(room);
+  }
+
+  async rename(userId: string, roomId: string, title: string) {
+    try {
+      const { Attributes } = await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: keys.user(userId), sk: keys.room(roomId) },
+          UpdateExpression: 'SET title = :title, updated_at = :now',
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeValues: { ':title': title, ':now': new Date().toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return roomDetails(Attributes as RoomItem);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
+    }
+  }
+
+  async setAutoTitle(userId: string, roomId: string, title: string) {
+    await this.#db
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: keys.user(userId), sk: keys.room(roomId) },
+          UpdateExpression: 'SET auto_title = :title',
+          // Only while the conversation still holds the messages the title was made from.
+          ConditionExpression: 'attribute_exists(auto_title)',
+          ExpressionAttributeValues: { ':title': title },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  async *scan(userId: string, roomId: string, pageSize = 500): AsyncGenerator<StoredMessage[]> {
+    const room = await this.#room(userId, roomId);
+    if (!room) return;
+    let from = Number(room.base ?? 0) + 1;
+    const last = Number(room.seq);
+    while (from <= last) {
+      const items = await this.#range(
+        userId,
+        roomId,
+        { from, to: last },
+        {
+          ascending: true,
+          limit: pageSize,
+          consistent: true,
+        },
+      );
+      if (items.length === 0) return;
+      yield items.map(fromItem);
+      from = Number(items.at(-1)?.seq) + 1;
+    }
+  }
+
+  async lastExchange(userId: string, roomId: string): Promise<StartedExchange | undefined> {
+    const room = await this.#room(userId, roomId);
+    if (!room) return undefined;
+    const base = Number(room.base ?? 0);
+    const last = Number(room.seq);
+    if (last - 1 <= base) return undefined;
+    const items = await this.#range(
+      userId,
+      roomId,
+      { from: last - 1, to: last },
+      {
+        ascending: true,
+        limit: 2,
+        consistent: true,
+      },
+    );
+    const [user, ai] = items.map(fromItem);
+    if (!user || !ai || user.messageType !== 'user' || ai.messageType !== 'ai') return undefined;
+    return { user, ai, base };
+  }
+
+  async replaceReply(userId: string, old: StoredMessage, reply: ExchangeStart['reply']) {
+    const pk = keys.user(userId);
+    const now = new Date().toISOString();
+    const ai: StoredMessage = {
+      id: this.#nextId(),
+      roomId: old.roomId,
+      seq: old.seq,
+      senderId: reply.senderId,
+      content: '',
+      messageType: 'ai',
+      status: 'streaming',
+      aiModel: reply.aiModel,
+      createdAt: now,
+      updatedAt: now,
+      staleAfter: reply.staleAfter,
+    };
+    try {
+      await this.#db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              // Nothing was added after it and no clear hid it since it was read.
+              ConditionCheck: {
+                TableName: this.#table,
+                Key: { pk, sk: keys.room(old.roomId) },
+                ConditionExpression:
+                  '#seq = :seq AND (attribute_not_exists(#base) OR #base < :seq)',
+                ExpressionAttributeNames: { '#seq': 'seq', '#base': 'base' },
+                ExpressionAttributeValues: { ':seq': old.seq },
+              },
+            },
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { pk, sk: keys.message(old.roomId, old.seq), ...toItem(ai) },
+                ConditionExpression: 'id = :old AND #status <> :streaming',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':old': old.id, ':streaming': 'streaming' },
+              },
+            },
+            { Delete: { TableName: this.#table, Key: { pk, sk: keys.reply(old.id) } } },
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { pk, sk: keys.reply(ai.id), room_id: old.roomId, seq: old.seq },
+              },
+            },
+          ],
+        }),
+      );
+      return ai;
+    } catch (error) {
+      if ((error as Error).name === 'TransactionCanceledException') return undefined;
+      throw error;
+    }
+  }
+
+  async *roomIds(userId: string): AsyncGenerator<string> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :room)',
+          ExpressionAttributeValues: { ':pk': keys.user(userId), ':room': 'ROOM#' },
+          ProjectionExpression: 'room_id',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) yield item.room_id as string;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   /**

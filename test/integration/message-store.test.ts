@@ -59,7 +59,7 @@ describe('clearing a conversation', () => {
     const first = await store.clear(userId, 'r', cutOff);
     await store.beginExchange(userId, 'r', start('after the clear'));
 
-    expect(first).toEqual({ deleted: 3_000, purged: false });
+    expect(first).toEqual({ deleted: 3_000, purged: false, existed: true });
     const page = await firstPage(userId, 'r');
     expect(page.total).toBe(2);
     expect(page.messages.map((m) => m.content)).toEqual(['after the clear', '']);
@@ -67,7 +67,7 @@ describe('clearing a conversation', () => {
 
     const second = await store.clear(userId, 'r', forever);
 
-    expect(second).toEqual({ deleted: 2, purged: true });
+    expect(second).toEqual({ deleted: 2, purged: true, existed: true });
     expect(await itemsOf(db, table, userId)).toEqual([keys.room('r')]);
     expect(await firstPage(userId, 'r')).toMatchObject({ messages: [], total: 0 });
   }, 60_000);
@@ -98,7 +98,11 @@ describe('clearing a conversation', () => {
 
     expect(first).toMatchObject({ deleted: 40, purged: false });
     expect(await firstPage(userId, 'r')).toMatchObject({ messages: [], total: 0 });
-    expect(await store.clear(userId, 'r', forever)).toEqual({ deleted: 0, purged: true });
+    expect(await store.clear(userId, 'r', forever)).toEqual({
+      deleted: 0,
+      purged: true,
+      existed: true,
+    });
     expect(await itemsOf(db, table, userId)).toEqual([keys.room('r')]);
   });
 

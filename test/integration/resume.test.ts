@@ -32,6 +32,7 @@ beforeAll(async () => {
     RATE_LIMIT_PER_MINUTE: '0',
     STREAM_FIRST_TOKEN_TIMEOUT_MS: String(PATIENCE_MS),
     STREAM_IDLE_TIMEOUT_MS: String(PATIENCE_MS),
+    AUTO_TITLES: 'model',
   });
 });
 
@@ -293,5 +294,21 @@ describe('a model that misbehaves', () => {
       status: 'complete',
       content: 'reply to: and then',
     });
+  });
+});
+
+describe('titles written by the model (AUTO_TITLES=model)', () => {
+  it('names a conversation after its first reply, and keeps the first message when the model fails', async () => {
+    const ivy = await user();
+
+    await call(ivy, 'POST', '/api/chat/ai/send', { message: 'plan my week', room_id: 'named' });
+    await call(ivy, 'POST', '/api/chat/ai/send', { message: 'and my month', room_id: 'named' });
+    await startStream(ivy, 'will this get a title? [[notitle]]');
+    const named = await call(ivy, 'GET', '/api/chat/ai/rooms/named');
+    const unnamed = await call(ivy, 'GET', `/api/chat/ai/rooms/ai_chat_${ivy.id}`);
+
+    expect(named.body.room).toMatchObject({ title: 'A Title From The Model', message_count: 4 });
+    expect(unnamed.body.room.title).toBe('will this get a title? [[notitle]]');
+    expect(stack.output()).toContain('could not name the conversation');
   });
 });

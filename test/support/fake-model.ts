@@ -13,6 +13,7 @@ import {
  * - `[[break]]` streams part of a reply, then drops the connection;
  * - `[[hang]]` accepts the call and never answers; `[[stall]]` sends two pieces, then nothing;
  * - `[[parts]]` sends its pieces as arrays of text parts, `[[number]]` as a number;
+ * - a request to write a title (AUTO_TITLES=model) gets one, unless the reply says `[[notitle]]`;
  * - otherwise it replies `reply to: <message>`.
  */
 export function startFakeModel(
@@ -23,6 +24,11 @@ export function startFakeModel(
     (request: CompletionRequest) => {
       onRequest(request);
       const last = request.messages.at(-1)?.content ?? '';
+      if (request.messages[0]?.content.startsWith('Write a title')) {
+        return last.includes('[[notitle]]')
+          ? { status: 500, error: 'fake title failure' }
+          : { content: '"A Title From The Model."' };
+      }
       const fail = /\[\[fail:(\d{3})\]\]/.exec(last);
       if (fail) return { status: Number(fail[1]), error: `fake upstream failure ${fail[1]}` };
       if (last.includes('[[echo]]')) return { content: JSON.stringify(request.messages) };

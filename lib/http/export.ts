@@ -1,0 +1,59 @@
+import { once } from 'node:events';
+import type { PassThrough } from 'node:stream';
+import { logger } from '../logger.ts';
+import type { MessageStore, StoredMessage } from '../store/messages.ts';
+import { messageView } from './views.ts';
+
+export type ExportFormat = 'jsonl' | 'markdown';
+
+export const EXPORT_TYPES: Record<ExportFormat, { contentType: string; extension: string }> = {
+  jsonl: { contentType: 'application/x-ndjson; charset=utf-8', extension: 'jsonl' },
+  markdown: { contentType: 'text/markdown; charset=utf-8', extension: 'md' },
+};
+
+/** A file name safe in a `Content-Disposition` header: the room id, reduced to plain characters. */
+export function exportFileName(format: ExportFormat, roomId?: string): string {
+  const name = roomId ? `chat-${roomId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 80)}` : 'chats';
+  return `${name}.${EXPORT_TYPES[format].extension}`;
+}
+
+/**
+ * Writes conversations into `out` as they are read, a page at a time, waiting for the client
+ * to take each page before reading the next: memory does not grow with the history. JSONL lines
+ * carry the same fields as history (so a script can read an export back); Markdown reads as a
+ * transcript.
+ */
+export async function writeExport(
+  messages: MessageStore,
+  userId: string,
+  rooms: AsyncIterable<string> | string[],
+  format: ExportFormat,
+  out: PassThrough,
+): Promise<void> {
+  const write = async (text: string) => {
+    if (out.destroyed) throw new Error('client gone');
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  try {
+    for await (const roomId of rooms) {
+      if (format === 'markdown') await write(`# ${roomId}\n\n`);
+      for await (const page of messages.scan(userId, roomId)) {
+        await write(page.map((message) => render(message, format)).join(''));
+      }
+    }
+  } catch (error) {
+    if (!out.destroyed) logger.error('export failed', { error: { name: (error as Error).name } });
+  } finally {
+    if (!out.destroyed) out.end();
+  }
+}
+
+function render(message: StoredMessage, format: ExportFormat): string {
+  if (format === 'jsonl') return `${JSON.stringify(messageView(message))}\n`;
+  const who =
+    message.messageType === 'user'
+      ? 'You'
+      : `Assistant${message.aiModel ? ` (${message.aiModel})` : ''}`;
+  const note = message.status === 'complete' ? '' : ` [${message.status}]`;
+  return `**${who}**, ${message.createdAt}${note}\n\n${message.content}\n\n`;
+}
