@@ -3,7 +3,7 @@ import { parseBody } from '#lib/http/input.ts';
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyView } from '#lib/http/views.ts';
-import { apiKeyBodySchema } from '#lib/schemas.ts';
+import { apiKeyBodySchema, savedKeyAnswer } from '#lib/schemas.ts';
 import { accountStore, keyVault } from '#lib/wiring.ts';
 
 const limits = httpSettings();
@@ -18,5 +18,5 @@ export const handler = httpRoute(async (event, { userId }) => {
     updatedAt: new Date().toISOString(),
   };
   await accounts.putApiKey(userId, record);
-  return ok({ message: 'API key saved', ...apiKeyView(record) });
+  return ok(savedKeyAnswer, { message: 'API key saved', ...apiKeyView(record) });
 });

@@ -89,8 +89,14 @@ export class AccountLimits implements UsageLimits {
     if (used >= this.#perMinute) {
       // The earliest second whose sends must age out for one more to fit.
       let freed = 0;
-      const sorted = [...recent].sort((a, b) => a[0] - b[0]);
-      const [oldest] = sorted.find(([, count]) => (freed += count) > used - this.#perMinute) ?? [];
+      let oldest: number | undefined;
+      for (const [at, count] of [...recent].sort((a, b) => a[0] - b[0])) {
+        freed += count;
+        if (freed > used - this.#perMinute) {
+          oldest = at;
+          break;
+        }
+      }
       throw new TooManyRequestsError(
         `Rate limit of ${this.#perMinute} messages per minute reached; try again shortly`,
         (oldest ?? second) + WINDOW_SECONDS - now / 1000,

@@ -14,7 +14,7 @@ export const MAX_ROOM_ID_CHARS = 300;
 /** A room id is URI-encoded into sort keys, which DynamoDB caps at 1,024 bytes. */
 const MAX_ROOM_ID_ENCODED = 900;
 /** Control characters (C0, DEL, C1) and the line and paragraph separators: never in an id. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
 
 /**
  * Room ids: any text of 1-300 characters without control characters, so that every id the
@@ -169,3 +169,136 @@ export const apiKeyBodySchema = z.object({
     })
     .regex(/^\S{8,512}$/, 'api_key must be 8-512 characters with no spaces'),
 });
+
+/*
+ * Responses, declared once: `ok()` takes the schema of what it sends, so a view or handler that
+ * drifts from the contract does not compile, and the OpenAPI document is made from these.
+ */
+
+const iso = () => z.string().meta({ format: 'date-time' });
+const count = () => z.number().int().nonnegative();
+
+export const usageSchema = z.object({
+  prompt_tokens: count(),
+  completion_tokens: count(),
+  total_tokens: count(),
+});
+
+export const messageSchema = z
+  .object({
+    id: z.string().meta({ description: 'A ULID' }),
+    sender_id: z.string().meta({ description: 'The user id, or `ai-assistant`' }),
+    content: z.string(),
+    timestamp: iso(),
+    message_type: z.enum(['user', 'ai']),
+    created_at: iso(),
+    room_id: z.string(),
+    status: z
+      .enum(['streaming', 'complete', 'stopped', 'error'])
+      .meta({ description: 'User messages are always `complete`' }),
+    ai_model: z.string().optional().meta({ description: 'AI messages: the model, or `error`' }),
+    usage: usageSchema.optional(),
+    partial: z
+      .literal(true)
+      .optional()
+      .meta({ description: 'A reply cut short by a failing model, after some text' }),
+  })
+  .meta({ id: 'Message' });
+
+export const errorSchema = z
+  .object({ success: z.literal(false), error: z.string() })
+  .meta({ id: 'Error' });
+
+const answer = <T extends z.ZodRawShape>(id: string, shape: T) =>
+  z.object({ success: z.literal(true), ...shape }).meta({ id });
+
+export const exchangeAnswer = answer('Exchange', {
+  user_message: messageSchema,
+  ai_message: messageSchema,
+});
+
+export const historyAnswer = answer('HistoryPage', {
+  messages: z.array(messageSchema),
+  pagination: z.object({
+    page: count(),
+    limit: count(),
+    total: count(),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  }),
+});
+
+export const roomSchema = z
+  .object({
+    room_id: z.string(),
+    title: z.string(),
+    message_count: count(),
+    last_message_at: z.string(),
+    last_message_preview: z.string().meta({ description: 'The start of the latest question' }),
+  })
+  .meta({ id: 'Room' });
+
+export const roomsAnswer = answer('RoomsPage', {
+  rooms: z.array(roomSchema),
+  pagination: z.object({
+    limit: count(),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  }),
+});
+
+export const roomDetailsSchema = roomSchema
+  .extend({ title_source: z.enum(['user', 'automatic']), created_at: iso(), updated_at: iso() })
+  .meta({ id: 'RoomDetails' });
+
+export const roomAnswer = answer('RoomAnswer', { room: roomDetailsSchema });
+
+export const clearAnswer = answer('Cleared', { message: z.string(), deleted_count: count() });
+
+export const deleteRoomAnswer = answer('RoomDeleted', { deleted_count: count() });
+
+const keyFields = {
+  has_key: z.boolean(),
+  last4: z.string().nullable(),
+  updated_at: iso().nullable(),
+};
+
+export const apiKeyAnswer = answer('ApiKey', keyFields);
+
+export const savedKeyAnswer = answer('ApiKeySaved', { message: z.string(), ...keyFields });
+
+export const deletedKeyAnswer = answer('ApiKeyDeleted', {
+  message: z.string(),
+  deleted: z.boolean(),
+});
+
+export const stopAnswer = answer('Stopped', {
+  stopped: z.boolean().meta({ description: 'false: the reply had already ended' }),
+  message: messageSchema,
+});
+
+export const eraseAnswer = answer('Erased', {
+  message: z.string(),
+  deleted: z.object({ conversations: count(), messages: count(), api_key: z.boolean() }),
+  complete: z.boolean().meta({ description: 'false: call again to finish' }),
+});
+
+export const healthAnswer = answer('Health', { status: z.literal('ok') });
+
+export const healthFailure = z
+  .object({
+    success: z.literal(false),
+    error: z.string(),
+    status: z.literal('misconfigured').optional(),
+  })
+  .meta({ id: 'HealthFailure' });
+
+/** The events of the streaming routes, by name: what each `data:` line holds. */
+export const streamEvents = {
+  user_message: messageSchema,
+  ai_message_started: messageSchema,
+  delta: z.object({ content: z.string() }),
+  ai_message: messageSchema,
+  error: z.object({ error: z.string() }),
+  reconnect: z.object({ offset: count() }),
+};

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import type * as z from 'zod';
 import type { ErrorCode } from '../errors.ts';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -16,9 +17,13 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 
-/** A success body: `{ success: true, ...body }`. */
-export function ok(
-  body: Record<string, unknown>,
+/**
+ * A success body, `{ success: true, ...body }`, typed by the schema of the answer it is (from
+ * `lib/schemas.ts`): what a route sends is what its OpenAPI document says.
+ */
+export function ok<S extends z.ZodType<{ success: true }>>(
+  _schema: S,
+  body: Omit<z.output<S>, 'success'>,
   statusCode = 200,
   headers: Record<string, string> = {},
 ): APIGatewayProxyResult {

@@ -1,4 +1,6 @@
 import { PassThrough } from 'node:stream';
+import type * as z from 'zod';
+import type { streamEvents } from '../schemas.ts';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -27,7 +29,12 @@ export class SseBody {
     return this.stream.destroyed || this.stream.writableEnded;
   }
 
-  send(event: string, data: unknown, id?: string) {
+  /** Sends one of the contract's events, its data typed by the event's schema. */
+  send<E extends keyof typeof streamEvents>(
+    event: E,
+    data: z.output<(typeof streamEvents)[E]>,
+    id?: string,
+  ) {
     if (!this.closed) this.stream.write(sseEvent(event, data, id));
   }
 

@@ -1,12 +1,16 @@
+import type * as z from 'zod';
+import type { messageSchema, roomDetailsSchema, roomSchema } from '../schemas.ts';
 import type { ApiKeyRecord } from '../store/accounts.ts';
 import { effectiveStatus } from '../store/message-item.ts';
 import type { Exchange, RoomDetails, RoomSummary, StoredMessage } from '../store/messages.ts';
+
+type MessageView = z.output<typeof messageSchema>;
 
 /**
  * A message as the frontend reads it: the seed's fields, plus `room_id`, `status` (a reply whose
  * writer died reads as `error`) and, for AI messages, `ai_model`, `usage` and `partial`.
  */
-export function messageView(message: StoredMessage) {
+export function messageView(message: StoredMessage): MessageView {
   return {
     id: message.id,
     sender_id: message.senderId,
@@ -26,7 +30,7 @@ export function messageView(message: StoredMessage) {
           },
         }
       : {}),
-    ...(message.partial ? { partial: true } : {}),
+    ...(message.partial ? { partial: true as const } : {}),
   };
 }
 
@@ -36,7 +40,7 @@ export function exchangeView({ user, ai }: Exchange) {
 }
 
 /** A conversation in the rooms list. */
-export function roomView(room: RoomSummary) {
+export function roomView(room: RoomSummary): z.output<typeof roomSchema> {
   return {
     room_id: room.roomId,
     title: room.title,
@@ -47,10 +51,10 @@ export function roomView(room: RoomSummary) {
 }
 
 /** A conversation's own page: its summary, whose title, and its times. */
-export function roomDetailsView(room: RoomDetails) {
+export function roomDetailsView(room: RoomDetails): z.output<typeof roomDetailsSchema> {
   return {
     ...roomView(room),
-    title_source: room.titled ? 'user' : 'automatic',
+    title_source: room.titled ? ('user' as const) : ('automatic' as const),
     created_at: room.createdAt,
     updated_at: room.updatedAt,
   };
