@@ -31,7 +31,12 @@ export const roomIdSchema = z
   .refine(
     (value) => encodedLength(value) <= MAX_ROOM_ID_ENCODED,
     'room_id is too long once encoded; use fewer non-ASCII characters',
-  );
+  )
+  .meta({
+    minLength: 1,
+    maxLength: MAX_ROOM_ID_CHARS,
+    description: 'A conversation: 1-300 characters without control characters',
+  });
 
 function encodedLength(value: string): number {
   try {
@@ -64,6 +69,11 @@ export const sendBodySchema = (maxChars: number) =>
           issue.input === undefined ? 'Message is required' : 'message must be a string',
       })
       .refine((value) => value.trim().length > 0, 'Message is required')
+      .meta({
+        minLength: 1,
+        maxLength: maxChars,
+        description: `Not blank; at most MAX_MESSAGE_CHARS (${maxChars}) characters, else 413`,
+      })
       .superRefine((value, ctx) => {
         if (charCount(value) > maxChars) {
           ctx.addIssue({
@@ -93,11 +103,20 @@ const cursorSchema = z.string().min(1, 'cursor must not be empty').max(1024, 'cu
 
 /** `GET /api/chat/ai/history/{userId}`. */
 export const historyQuerySchema = z.object({
-  page: positiveInt('page').default(1),
-  limit: pageSize(DEFAULT_PAGE_SIZE),
-  room_id: roomIdSchema.optional(),
-  order: z.enum(['asc', 'desc'], { error: 'order must be "asc" or "desc"' }).default('asc'),
-  cursor: cursorSchema.optional(),
+  page: positiveInt('page')
+    .default(1)
+    .meta({ description: '1-based (default 1); ignored when `cursor` is given' }),
+  limit: pageSize(DEFAULT_PAGE_SIZE).meta({
+    description: `Default ${DEFAULT_PAGE_SIZE}; above ${MAX_PAGE_SIZE} is clamped`,
+  }),
+  room_id: roomIdSchema.optional().meta({ description: 'Default `ai_chat_{userId}`' }),
+  order: z
+    .enum(['asc', 'desc'], { error: 'order must be "asc" or "desc"' })
+    .default('asc')
+    .meta({ description: '`asc` (default): page 1 is the oldest; `desc`: the newest' }),
+  cursor: cursorSchema
+    .optional()
+    .meta({ description: 'A `next_cursor` from an earlier page of the same order' }),
 });
 
 /** `GET /api/chat/ai/rooms`. */

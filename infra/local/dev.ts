@@ -73,8 +73,17 @@ try {
 
   // Settings are read when the handlers load, so this import comes after the env is complete.
   const { httpSettings } = await import('../../lib/config.ts');
+  const { buildOpenApi } = await import('../../lib/openapi.ts');
+  const openApi = JSON.stringify(buildOpenApi(process.env.npm_package_version ?? 'local'));
   const http = await startHttpServer({
     routes: await loadRoutes(),
+    extras: {
+      '/openapi.json': () => ({
+        statusCode: 200,
+        headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' },
+        body: openApi,
+      }),
+    },
     port,
     allowedOrigins: httpSettings().ALLOWED_ORIGINS,
     log: (line) => say(line),

@@ -51,8 +51,15 @@ export async function loadRoutes(): Promise<LoadedRoute[]> {
   );
 }
 
+/** A local-only answer (never a route of the table, never deployed): the OpenAPI document, the web client. */
+export type LocalExtra = (
+  req: IncomingMessage,
+) => APIGatewayProxyResult | Promise<APIGatewayProxyResult>;
+
 export interface LocalHttpServerOptions {
   routes: LoadedRoute[];
+  /** Local-only answers by exact path (GET only, no auth). Default: none. */
+  extras?: Record<string, LocalExtra>;
   /** Port on 127.0.0.1. Default: 0 (any free port). */
   port?: number;
   /** CORS allowed origins, as the handlers use them. */
@@ -90,6 +97,11 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
 
 async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  const extra = options.extras?.[url.pathname];
+  if (extra && (req.method === 'GET' || req.method === 'POST')) {
+    send(res, await extra(req));
+    return;
+  }
   const onPath = options.routes
     .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
     .filter((candidate) => candidate.match);

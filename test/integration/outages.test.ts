@@ -11,6 +11,7 @@ import {
 import { type LocalKms, startLocalKms } from '../../infra/local/kms-server.ts';
 import type { OpenAICompatibleServer } from '../../infra/local/openai-compatible.ts';
 import { OUTAGE, OUTAGE_AFTER_SAVE } from '../../lib/errors.ts';
+import { checkResponse } from '../support/contract.ts';
 import { type DevStack, startDevStack } from '../support/dev-stack.ts';
 import { startFakeModel } from '../support/fake-model.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
@@ -76,12 +77,14 @@ async function call(user: string, method: string, path: string, body?: unknown, 
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON as it is
+  const json = (await response.json()) as any;
+  checkResponse(method, path, response, { json });
   return {
     status: response.status,
     retryAfter: response.headers.get('retry-after'),
     replayed: response.headers.get('idempotent-replayed'),
-    // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON as it is
-    body: (await response.json()) as any,
+    body: json,
     ms: Date.now() - started,
   };
 }

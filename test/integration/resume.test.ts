@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../infra/local/dev-token.ts';
 import type { OpenAICompatibleServer, StreamClosed } from '../../infra/local/openai-compatible.ts';
 import { readEvents, type StreamEvent, type TestUser } from '../support/api.ts';
+import { checkResponse } from '../support/contract.ts';
 import { type DevStack, startDevStack } from '../support/dev-stack.ts';
 import { startFakeModel } from '../support/fake-model.ts';
 
@@ -62,7 +63,9 @@ async function call(who: TestUser, method: string, path: string, body?: unknown)
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   // biome-ignore lint/suspicious/noExplicitAny: the test reads the API's JSON as it is
-  return { status: response.status, body: (await response.json()) as any };
+  const json = (await response.json()) as any;
+  checkResponse(method, path, response, { json });
+  return { status: response.status, body: json };
 }
 
 const history = async (who: TestUser) =>

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { inject } from 'vitest';
+import { checkResponse } from './contract.ts';
 import { readEvents, type StreamEvent } from './sse-client.ts';
 
 export { readEvents, type StreamEvent } from './sse-client.ts';
@@ -41,11 +42,9 @@ export async function call(
   }
   const response = await fetch(`${apiUrl}${path}`, { method, headers, body });
   const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? JSON.parse(text) : null,
-  };
+  const json = text ? JSON.parse(text) : null;
+  checkResponse(method, path, response, { json });
+  return { status: response.status, headers: response.headers, body: json };
 }
 
 export interface TestUser {
@@ -87,13 +86,14 @@ export function history(user: TestUser, query = '') {
  * POSTs to the stream route and reads server-sent events as they arrive. `stopAfter` returning
  * true aborts the request there, as a client that goes away would.
  */
-export function stream(
+export async function stream(
   user: TestUser,
   body: Record<string, unknown>,
   options: { headers?: Record<string, string>; stopAfter?: (event: StreamEvent) => boolean } = {},
 ) {
-  return readEvents(
-    `${apiUrl}/api/chat/ai/stream`,
+  const path = '/api/chat/ai/stream';
+  const reply = await readEvents(
+    `${apiUrl}${path}`,
     {
       method: 'POST',
       headers: {
@@ -105,10 +105,20 @@ export function stream(
     },
     options.stopAfter,
   );
+  checkResponse('POST', path, reply, eventsOrJson(reply));
+  return reply;
 }
 
+/** What a stream answered: its events, or its JSON when it answered before streaming. */
+const eventsOrJson = (reply: { json: unknown; events: StreamEvent[] }) =>
+  reply.json === null
+    ? {
+        events: reply.events.map(({ event, id, data }) => ({ event, data, ...(id ? { id } : {}) })),
+      }
+    : { json: reply.json };
+
 /** Follows a reply with `GET /api/chat/ai/stream/{id}` (query without `?`). */
-export function follow(
+export async function follow(
   user: TestUser,
   messageId: string,
   options: {
@@ -118,10 +128,12 @@ export function follow(
     base?: string;
   } = {},
 ) {
-  const query = options.query ? `?${options.query}` : '';
-  return readEvents(
-    `${options.base ?? apiUrl}/api/chat/ai/stream/${messageId}${query}`,
+  const path = `/api/chat/ai/stream/${messageId}${options.query ? `?${options.query}` : ''}`;
+  const reply = await readEvents(
+    `${options.base ?? apiUrl}${path}`,
     { headers: { Authorization: `Bearer ${user.token}`, ...options.headers } },
     options.stopAfter,
   );
+  checkResponse('GET', path, reply, eventsOrJson(reply));
+  return reply;
 }
