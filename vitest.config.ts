@@ -16,6 +16,16 @@ export default defineConfig({
       },
       {
         test: {
+          // The reference web client in Debian's Chromium (CHROMIUM_PATH overrides), against a
+          // local stack of its own.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],

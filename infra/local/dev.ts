@@ -4,6 +4,7 @@ import { ensureTable, startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadRoutes, startHttpServer } from './http-server.ts';
 import { startLocalKms } from './kms-server.ts';
 import { startOfflineModel } from './offline-model.ts';
+import { webClient } from './web-client.ts';
 
 /**
  * `npm run dev`: the whole service on 127.0.0.1 with nothing but Node and Java. DynamoDB Local
@@ -78,6 +79,7 @@ try {
   const http = await startHttpServer({
     routes: await loadRoutes(),
     extras: {
+      ...webClient(devSecret ? DEV_JWT_SECRET : undefined),
       '/openapi.json': () => ({
         statusCode: 200,
         headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' },
@@ -99,6 +101,7 @@ try {
   say(`KMS (local): ${kms.endpoint}, key ${env.KMS_KEY_ID}`);
   if (devSecret)
     say(`JWT: HS256 with the dev secret "${DEV_JWT_SECRET}"; npm run token -- <userId>`);
+  say(`web client: ${http.url}/ (the API's reference frontend)`);
   say(`listening on ${http.url}`);
 } catch (error) {
   console.error(`[dev] could not start: ${error instanceof Error ? error.message : String(error)}`);
