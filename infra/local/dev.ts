@@ -3,6 +3,7 @@ import { DEV_JWT_SECRET } from './dev-token.ts';
 import { ensureTable, startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadRoutes, startHttpServer } from './http-server.ts';
 import { startLocalKms } from './kms-server.ts';
+import { checkLeftovers, forgetRun, recordRun } from './leftovers.ts';
 import { startOfflineModel } from './offline-model.ts';
 import { webClient } from './web-client.ts';
 
@@ -24,29 +25,41 @@ env.KMS_KEY_ID ??= 'alias/ai-chat-history';
 const devSecret = !env.JWT_SECRET && !env.JWT_SECRET_ARN && !env.JWKS_URL;
 if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
 
+const runFile = join(dataDir, 'dev-run.json');
 const stops: (() => Promise<void>)[] = [];
 let stopping = false;
-async function stopAll(code: number) {
+async function stopAll(code: number, why?: string) {
   if (stopping) return;
   stopping = true;
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  forgetRun(runFile);
+  if (why) say(why);
   process.exit(code);
 }
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGINT', () => void stopAll(0, 'stopped: the API, the model, KMS and DynamoDB Local'));
+process.on('SIGTERM', () => void stopAll(0, 'stopped: the API, the model, KMS and DynamoDB Local'));
+// `npm run dev` stopped with SIGTERM (an IDE's stop button, `timeout`) does not pass the signal
+// on: when the process that started this one goes away, stop too, rather than serve on alone.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent)
+    void stopAll(0, 'stopped: the process that started npm run dev is gone');
+}, 1_000).unref();
 
 try {
+  checkLeftovers(runFile, say);
   // An explicit endpoint (another DynamoDB Local, or a measuring proxy in front of one) is used
   // as it is; otherwise the stack starts its own.
   const external = env.AWS_ENDPOINT_URL_DYNAMODB;
   const inMemory = env.DYNAMODB_IN_MEMORY === 'true';
   const db = external
-    ? { endpoint: external, stop: async () => undefined }
+    ? { endpoint: external, stop: async () => undefined, pid: undefined }
     : await startDynamoDbLocal({
         dataDir: inMemory ? undefined : join(dataDir, 'dynamodb'),
         ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
       });
   stops.push(db.stop);
+  recordRun(runFile, { pid: process.pid, javaPid: 'pid' in db ? db.pid : undefined });
   await ensureTable(db.endpoint, env.TABLE_NAME);
   env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
 
@@ -98,11 +111,18 @@ try {
       ? 'in memory'
       : `data in ${join(dataDir, 'dynamodb')}`;
   say(`DynamoDB Local: ${db.endpoint} (${where})`);
+  if (!external) {
+    // The engine has no option to bind to 127.0.0.1 alone; say so rather than pretend.
+    say(
+      `  note: DynamoDB Local listens on every network interface, so its port ${new URL(db.endpoint).port} is reachable from your network unless a firewall blocks it; keep no real data in it`,
+    );
+  }
   say(`KMS (local): ${kms.endpoint}, key ${env.KMS_KEY_ID}`);
   if (devSecret)
     say(`JWT: HS256 with the dev secret "${DEV_JWT_SECRET}"; npm run token -- <userId>`);
   say(`web client: ${http.url}/ (the API's reference frontend)`);
   say(`listening on ${http.url}`);
+  recordRun(runFile, { pid: process.pid, javaPid: db.pid, url: http.url });
 } catch (error) {
   console.error(`[dev] could not start: ${error instanceof Error ? error.message : String(error)}`);
   await stopAll(1);

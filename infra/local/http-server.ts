@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { corsHeaders } from '../../lib/http/middleware.ts';
 import { CORS_ALLOW_HEADERS, type RouteSpec, routes } from '../../lib/routes.ts';
-import { closeServer } from './kms-server.ts';
 import {
   installLambdaStreamingGlobals,
   isStreamingHandler,
   responseStream,
 } from './lambda-runtime.ts';
+import { closeServer, listenOnLoopback, readBody } from './net.ts';
 
 type ProxyHandler = (
   event: APIGatewayProxyEvent,
@@ -90,8 +89,11 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
         ),
       );
   });
-  await new Promise<void>((done) => server.listen(options.port ?? 0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, {
+    port: options.port ?? 0,
+    what: 'the API',
+    variable: 'PORT',
+  });
   return { url: `http://127.0.0.1:${port}`, server, close: () => closeServer(server) };
 }
 
@@ -127,7 +129,7 @@ async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res:
     send(res, jsonError(404, 'Not found', cors));
     return;
   }
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_REQUEST_BYTES);
   if (body === undefined) {
     send(res, jsonError(413, 'Request body is too large', cors));
     return;
@@ -302,18 +304,6 @@ function lambdaContext(spec: RouteSpec): Context {
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** The body as text, or undefined when it is over API Gateway's limit. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function jsonError(

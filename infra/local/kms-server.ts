@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { dirname } from 'node:path';
+import { closeServer, listenOnLoopback, readBody } from './net.ts';
 
 /**
  * A stand-in for AWS KMS that speaks its JSON protocol (Encrypt, Decrypt, GenerateDataKey,
@@ -156,8 +156,11 @@ export async function startLocalKms({
       else reply(500, { __type: 'KMSInternalException', message: 'Internal error' });
     }
   });
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  const { port: bound } = server.address() as AddressInfo;
+  const bound = await listenOnLoopback(server, {
+    port,
+    what: 'the local KMS',
+    variable: 'KMS_PORT',
+  });
   return { endpoint: `http://127.0.0.1:${bound}`, close: () => closeServer(server) };
 }
 
@@ -186,18 +189,4 @@ function loadKeys(file: string | undefined): KeyFile {
 function saveKeys(file: string, state: KeyFile) {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(state, null, 2), { mode: 0o600 });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Closes a server and the idle keep-alive connections the SDKs leave open. */
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((done) => {
-    server.close(() => done());
-    server.closeAllConnections();
-  });
 }

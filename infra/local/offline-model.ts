@@ -1,5 +1,8 @@
 import { type OpenAICompatibleServer, startOpenAICompatible } from './openai-compatible.ts';
 
+/** The model name the offline responder answers with. */
+export const OFFLINE_MODEL = 'offline';
+
 /**
  * The model the local stack uses when `OPENAI_BASE_URL` is unset: it answers at once, with no
  * network, and says what it saw, so the whole service can be tried offline.
@@ -12,6 +15,7 @@ export function startOfflineModel(port = 0): Promise<OpenAICompatibleServer> {
     const content =
       `(offline model) You said: "${quote}". I can see ${earlier} earlier message${earlier === 1 ? '' : 's'} ` +
       'in this conversation. Set OPENAI_BASE_URL to talk to a real model.';
-    return { content, chunks: content.split(/(?<= )/), chunkDelayMs: 15 };
+    // Labelled as what it is: replies say `ai_model: "offline"`, never a real model's name.
+    return { content, chunks: content.split(/(?<= )/), chunkDelayMs: 15, model: OFFLINE_MODEL };
   }, port);
 }

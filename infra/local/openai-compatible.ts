@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeServer } from './kms-server.ts';
+import { closeServer, listenOnLoopback, readBody } from './net.ts';
 
 /** What a client sent to `/v1/chat/completions`. */
 export interface CompletionRequest {
@@ -29,6 +28,8 @@ export type CompletionResult =
       hangAfterChunks?: number;
       /** Send each piece as an array of text parts, or as a number (odd servers). */
       shape?: 'parts' | 'number';
+      /** The model name to answer with. Default: the one asked for. */
+      model?: string;
     }
   | { status: number; error: string };
 
@@ -67,8 +68,11 @@ export async function startOpenAICompatible(
       else res.destroy();
     });
   });
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  const { port: bound } = server.address() as AddressInfo;
+  const bound = await listenOnLoopback(server, {
+    port,
+    what: 'the offline model',
+    variable: 'OFFLINE_MODEL_PORT',
+  });
   return { baseUrl: `http://127.0.0.1:${bound}/v1`, close: () => closeServer(server) };
 }
 
@@ -82,12 +86,7 @@ async function handle(
     sendError(res, 404, `No route for ${req.method} ${req.url}`);
     return;
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Omit<
-    CompletionRequest,
-    'apiKey'
-  >;
+  const body = JSON.parse((await readBody(req)) ?? '{}') as Omit<CompletionRequest, 'apiKey'>;
   const apiKey = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
   const result = await respond({ ...body, apiKey });
   if ('status' in result) {
@@ -95,6 +94,7 @@ async function handle(
     return;
   }
   const id = `chatcmpl-${randomUUID()}`;
+  const model = result.model ?? body.model;
   const created = Math.floor(Date.now() / 1000);
   const usage = {
     prompt_tokens: body.messages.reduce((sum, m) => sum + Math.ceil(m.content.length / 4), 0),
@@ -109,7 +109,7 @@ async function handle(
         id,
         object: 'chat.completion',
         created,
-        model: body.model,
+        model,
         choices: [
           {
             index: 0,
@@ -134,7 +134,7 @@ async function handle(
   );
   const event = (delta: Record<string, unknown>, finish: string | null, extra = {}) =>
     res.write(
-      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
     );
   event({ role: 'assistant', content: '' }, null);
   let sent = 0;

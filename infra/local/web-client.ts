@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { signDevToken } from './dev-token.ts';
 import type { LocalExtra } from './http-server.ts';
+import { readBody } from './net.ts';
 
 /**
  * The reference web client, local only (the CDK stack never deploys it): its files, served with
@@ -58,11 +59,9 @@ async function devToken(req: IncomingMessage, secret: string): Promise<APIGatewa
     body: JSON.stringify(body),
   });
   if (req.method !== 'POST') return answer(405, { success: false, error: 'POST a user_id' });
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
   let userId: unknown;
   try {
-    userId = JSON.parse(Buffer.concat(chunks).toString('utf8')).user_id;
+    userId = JSON.parse((await readBody(req, 4096)) ?? '').user_id;
   } catch {
     userId = undefined;
   }

@@ -33,6 +33,14 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+function javaRunning() {
+  try {
+    return execFileSync('pgrep', ['-f', join(dataDir, 'dynamodb')], { encoding: 'utf8' }) !== '';
+  } catch {
+    return false;
+  }
+}
+
 async function get(stack: DevStack, path: string, token: string) {
   const response = await fetch(`${stack.url}${path}`, {
     headers: { Authorization: `Bearer ${token}` },
@@ -59,10 +67,12 @@ describe('a writer that dies mid-reply', () => {
       saved = (await get(first, '/api/chat/ai/history/victim', token)).messages?.[1]?.content ?? '';
     }
 
-    // Kill the whole stack as a crash would: no chance to store anything more.
+    // Kill the stack as a crash would: no chance to store anything more. Its DynamoDB Local
+    // goes with it (the watchdog), so the next start finds the data dir free.
     first.child.kill('SIGKILL');
-    execFileSync('pkill', ['-KILL', '-f', join(dataDir, 'dynamodb')]);
     const killedAt = Date.now();
+    for (let i = 0; i < 40 && javaRunning(); i++) await sleep(200);
+    expect(javaRunning()).toBe(false);
     const second = await startDevStack({ ...env, OPENAI_BASE_URL: model.baseUrl });
     stacks.push(second);
 
