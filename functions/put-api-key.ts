@@ -6,12 +6,12 @@ import { apiKeyView } from '#lib/http/views.ts';
 import { apiKeyBodySchema, savedKeyAnswer } from '#lib/schemas.ts';
 import { accountStore, keyVault } from '#lib/wiring.ts';
 
-const limits = httpSettings();
+const { MAX_BODY_BYTES } = httpSettings();
 const vault = await keyVault();
 const accounts = accountStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
-  const { api_key } = parseBody(event, apiKeyBodySchema, limits.MAX_BODY_BYTES);
+  const { api_key } = parseBody(event, apiKeyBodySchema, MAX_BODY_BYTES);
   const record = {
     ciphertext: await vault.encrypt(userId, api_key),
     last4: api_key.slice(-4),

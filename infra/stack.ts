@@ -228,9 +228,21 @@ export class ChatHistoryStack extends Stack {
     );
   }
 
-  /** The gateway's own errors (unknown route, throttling) in the API's error shape, with CORS. */
+  /**
+   * The gateway's own errors (unknown route, throttling) in the API's error shape, with CORS.
+   * A gateway response cannot pick an origin from a list, so with several allowed origins it
+   * echoes the caller's: these answers carry no user data, only the gateway's error.
+   */
   private addGatewayResponses(api: RestApi, origins: string[]) {
-    const cors = { 'Access-Control-Allow-Origin': `'${origins.includes('*') ? '*' : origins[0]}'` };
+    const allow = origins.includes('*')
+      ? "'*'"
+      : origins.length === 1
+        ? `'${origins[0]}'`
+        : 'method.request.header.Origin';
+    const cors = {
+      'Access-Control-Allow-Origin': allow,
+      ...(origins.length > 1 && !origins.includes('*') ? { Vary: "'Origin'" } : {}),
+    };
     const body = (error: string) => ({
       'application/json': JSON.stringify({ success: false, error }),
     });

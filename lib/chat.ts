@@ -1,7 +1,7 @@
 import { allowedModels, type ModelSettings } from './config.ts';
-import { fitContext } from './context.ts';
 import { isDependencyFailure } from './dependency-failure.ts';
 import { BadRequestError, ConflictError, GoneError, SavedButUnavailableError } from './errors.ts';
+import { fitContext } from './fit-context.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
 import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
@@ -21,7 +21,7 @@ import {
   loadedCounter,
   MESSAGE_OVERHEAD_TOKENS,
   tokenCounter,
-} from './tokens.ts';
+} from './token-count.ts';
 import {
   AI_SENDER_ID,
   BAD_KEY_MESSAGE,
@@ -65,7 +65,8 @@ export interface PreparedTurn {
   ai: StoredMessage;
   apiKey: string;
   model: string;
-  messages: ChatTurn[];
+  /** What the model is asked: the system prompt, the context that fits, the question. */
+  prompt: ChatTurn[];
   /** Epoch ms by which the reply must be stored. */
   deadline: number;
   /** The question is the conversation's first (since it was last cleared). */
@@ -189,7 +190,7 @@ function newReply(settings: ModelSettings, model: string, deadline: number) {
 /** The model call for a turn whose messages are stored: the context that fits, then the question. */
 async function withContext(
   deps: ChatDeps,
-  turn: Omit<PreparedTurn, 'messages'>,
+  turn: Omit<PreparedTurn, 'prompt'>,
   base: number,
 ): Promise<PreparedTurn> {
   const { model } = turn;
@@ -206,14 +207,14 @@ async function withContext(
         skip: (message) => !sentAsContext(message),
       },
     );
-    const messages: ChatTurn[] = [
+    const prompt: ChatTurn[] = [
       { role: 'system', content: deps.settings.SYSTEM_PROMPT },
       ...earlier.map(toTurn),
       { role: 'user', content: turn.user.content },
     ];
-    return { ...turn, messages };
+    return { ...turn, prompt };
   } catch (error) {
-    throw await afterSave(deps, { ...turn, messages: [] }, error);
+    throw await afterSave(deps, { ...turn, prompt: [] }, error);
   }
 }
 

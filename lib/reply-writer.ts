@@ -93,7 +93,7 @@ export async function writeReply(
     for await (const step of deps.model.stream({
       apiKey: turn.apiKey,
       model: turn.model,
-      messages: turn.messages,
+      messages: turn.prompt,
       deadlineMs: Math.max(1_000, turn.deadline - Date.now()),
       signal: abort.signal,
     })) {

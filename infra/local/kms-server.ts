@@ -5,8 +5,8 @@ import { dirname } from 'node:path';
 import { closeServer, listenOnLoopback, readBody } from './net.ts';
 
 /**
- * A stand-in for AWS KMS that speaks its JSON protocol (Encrypt, Decrypt, GenerateDataKey,
- * with encryption context) so the real `@aws-sdk/client-kms` can talk to it over HTTP.
+ * A stand-in for AWS KMS that speaks its JSON protocol (Encrypt and Decrypt, the two operations
+ * the service uses, with encryption context) so the real `@aws-sdk/client-kms` can talk to it over HTTP.
  * For the local stack and tests only; it is never deployed. Requests are not signature-checked.
  *
  * Ciphertext is AES-256-GCM under a per-key secret, with the canonical encryption context as
@@ -115,24 +115,6 @@ export async function startLocalKms({
       } catch {
         throw invalid;
       }
-    },
-    GenerateDataKey(input) {
-      const id = resolve(input.KeyId);
-      const size =
-        typeof input.NumberOfBytes === 'number'
-          ? input.NumberOfBytes
-          : input.KeySpec === 'AES_128'
-            ? 16
-            : 32;
-      if (!Number.isInteger(size) || size < 1 || size > 1024) {
-        throw new KmsError('ValidationException', 'NumberOfBytes must be 1 to 1024');
-      }
-      const plaintext = randomBytes(size);
-      return {
-        CiphertextBlob: encrypt(id, plaintext, input.EncryptionContext).toString('base64'),
-        Plaintext: plaintext.toString('base64'),
-        KeyId: `${REGION_ACCOUNT}:key/${id}`,
-      };
     },
   };
 

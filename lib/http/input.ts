@@ -42,9 +42,8 @@ export function parseQuery<T extends z.ZodType>(
 }
 
 /** The user id a route names must be the caller's own: 403 otherwise. */
-export function requireSelf(named: string | undefined, userId: string, message: string): string {
+export function requireSelf(named: string | undefined, userId: string, message: string): void {
   if (named !== undefined && named !== userId) throw new ForbiddenError(message);
-  return userId;
 }
 
 /** The `{messageId}` path parameter: 404 when it cannot be an id at all. */

@@ -72,7 +72,11 @@ export function streamRoute(logic: StreamLogic, options: RouteOptions = {}) {
 }
 
 function withStack(handler: HttpHandler, { auth = true }: RouteOptions): HttpHandler {
-  // Request id and cold start on every log line; the event itself is never logged.
+  // Order matters: middy runs `before` hooks in this order and `after`/`onError` in reverse.
+  // The logger's context comes first, so every later line carries the request id; CORS wraps
+  // the error mapping, so an error answer gets CORS headers too; auth runs last of the
+  // `before` hooks, so its 401 goes through the error mapping and CORS like any other error.
+  // The event itself is never logged.
   handler
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(cors({ origins: httpSettings().ALLOWED_ORIGINS }))

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { bundleReport } from '../../infra/bundling.ts';
 import { signDevToken } from '../../infra/local/dev-token.ts';
 import { ensureTable, startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
-import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '../../lib/tokens.ts';
+import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '../../lib/token-count.ts';
 import { type DevStack, startDevStack } from '../support/dev-stack.ts';
 import { startFakeModel } from '../support/fake-model.ts';
 import { localDocumentClient, seedConversation } from '../support/seed.ts';
@@ -322,7 +322,7 @@ try {
   );
 
   console.log('\nCounting tokens in hostile text (bounded pieces)');
-  const tokensModule = new URL('../../lib/tokens.ts', import.meta.url).href;
+  const tokensModule = new URL('../../lib/token-count.ts', import.meta.url).href;
   const loads: number[] = [];
   for (let i = 0; i < 5; i++) {
     const script = `const t = performance.now(); const { tokenCounter } = await import(${JSON.stringify(tokensModule)}); await tokenCounter('gpt-4o-mini'); console.log(performance.now() - t);`;

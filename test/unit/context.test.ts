@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONTEXT_BUDGET } from '../../lib/chat.ts';
-import { fitContext } from '../../lib/context.ts';
+import { fitContext } from '../../lib/fit-context.ts';
 import type { MessageStore, RecentRequest, StoredMessage } from '../../lib/store/messages.ts';
-import { MESSAGE_OVERHEAD_TOKENS } from '../../lib/tokens.ts';
+import { MESSAGE_OVERHEAD_TOKENS } from '../../lib/token-count.ts';
 
 /** A conversation in memory; counts the messages each read returns. */
 function conversation(contents: string[]) {

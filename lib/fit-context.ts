@@ -1,5 +1,5 @@
 import type { MessageStore, StartedExchange, StoredMessage } from './store/messages.ts';
-import { MESSAGE_OVERHEAD_TOKENS, type TokenCounter } from './tokens.ts';
+import { MESSAGE_OVERHEAD_TOKENS, type TokenCounter } from './token-count.ts';
 
 export interface FitOptions {
   /** Tokens the earlier messages and the new one may use together. */
