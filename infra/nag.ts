@@ -13,13 +13,11 @@ export const REVIEWED_FINDINGS: Record<string, string> = {
   'AwsSolutions-APIG2':
     "Each Lambda validates its body and query with zod schemas and answers 400/413 in the API contract's { success, error } shape, which a gateway request validator cannot produce.",
   'AwsSolutions-APIG6':
-    'Execution logging needs an account-wide API Gateway CloudWatch role that other stacks share and overwrite; this stage has JSON access logs and X-Ray tracing instead.',
+    'Execution logging needs an account-wide API Gateway CloudWatch role that other stacks share and overwrite; this stage has JSON access logs, and the functions write structured logs and metrics, instead.',
   'AwsSolutions-APIG3':
     'WAF is optional and costs a fixed monthly fee; enable it with -c wafRequestsPer5Min=N. Stage throttling is always on.',
   'AwsSolutions-SMG4':
     'The JWT secret is shared with the app that issues the tokens and the fallback key is an OpenAI key; both are rotated with their issuer, not by a Secrets Manager rotation Lambda.',
-  'AwsSolutions-IAM5[Resource::*]':
-    'Only X-Ray statements (xray:PutTraceSegments, xray:PutTelemetryRecords) use Resource *: X-Ray has no resource-level permissions. The infra tests check that no other statement does.',
 };
 
 export function acknowledgeReviewedFindings(stack: IConstruct) {

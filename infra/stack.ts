@@ -122,7 +122,8 @@ export class ChatHistoryStack extends Stack {
         stageName: 'prod',
         throttlingRateLimit: config.throttleRatePerSecond,
         throttlingBurstLimit: config.throttleBurst,
-        tracingEnabled: true,
+        // No X-Ray (see ChatFunction): the functions' metrics and the access logs cover it.
+        tracingEnabled: false,
         metricsEnabled: true,
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(accessLogs),

@@ -5,6 +5,7 @@ import { fitContext } from './fit-context.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
 import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
+import { recordUpstreamFailure } from './metrics.ts';
 import {
   type ChatModel,
   type ChatTurn,
@@ -331,8 +332,10 @@ export function isModelError(error: unknown): boolean {
 /** Error names and the upstream status, never the upstream's text (it may echo the key). */
 export function logModelFailure(error: unknown) {
   const cause = (error as Error).cause as { name?: string; status?: number } | undefined;
+  const rejected = error instanceof ModelKeyRejectedError;
+  recordUpstreamFailure(rejected ? 'model_key_rejected' : 'model_unavailable');
   logger.warn('model call failed', {
-    reason: error instanceof ModelKeyRejectedError ? 'key rejected' : 'upstream error',
+    reason: rejected ? 'key rejected' : 'upstream error',
     error: { name: (error as Error).name, cause: cause?.name, status: cause?.status },
   });
 }

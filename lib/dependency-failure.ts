@@ -4,21 +4,47 @@
  * the latter a 500.
  */
 export function isDependencyFailure(error: unknown): boolean {
+  return dependencyFailureKind(error) !== undefined;
+}
+
+/** How a dependency failed, for the operator's graphs; undefined when it is not an outage. */
+export type DependencyFailureKind = 'throttled' | 'timeout' | 'unreachable' | 'server_error';
+
+export function dependencyFailureKind(error: unknown): DependencyFailureKind | undefined {
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     const e = current as {
       name?: string;
       code?: string;
       $fault?: string;
-      $retryable?: unknown;
+      $retryable?: { throttling?: boolean };
       cause?: unknown;
     };
-    if (e.$fault === 'server' || e.$retryable) return true;
-    if (e.name && OUTAGE_NAMES.has(e.name)) return true;
-    if (e.code && NETWORK_CODES.has(e.code)) return true;
+    if (e.name && THROTTLING_NAMES.has(e.name)) return 'throttled';
+    if (e.$retryable?.throttling) return 'throttled';
+    if (e.name && TIMEOUT_NAMES.has(e.name)) return 'timeout';
+    if (e.code && NETWORK_CODES.has(e.code))
+      return e.code === 'ETIMEDOUT' ? 'timeout' : 'unreachable';
+    if (e.$fault === 'server' || e.$retryable) return 'server_error';
+    if (e.name && OUTAGE_NAMES.has(e.name)) return 'server_error';
     current = e.cause;
   }
-  return false;
+  return undefined;
 }
+
+const THROTTLING_NAMES = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'LimitExceededException',
+]);
+
+const TIMEOUT_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'DependencyTimeoutException',
+]);
 
 /** Throttling, timeouts and service-side failures, as the AWS SDK names them. */
 const OUTAGE_NAMES = new Set([

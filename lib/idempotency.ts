@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BadRequestError } from './errors.ts';
 import { logger } from './logger.ts';
+import { recordReplay } from './metrics.ts';
 import type { IdempotencyStore, StoredResult } from './store/idempotency.ts';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -53,7 +54,10 @@ export async function idempotent<T>(
     return { kind: 'ran', value, background: finished.then(noop, noop) };
   }
   const claim = await store.claim(userId, key, fingerprint(request));
-  if (claim.kind === 'replay') return { kind: 'replay', record: claim.result };
+  if (claim.kind === 'replay') {
+    recordReplay();
+    return { kind: 'replay', record: claim.result };
+  }
   // Work that failed before storing anything is released, so a retry runs again; work that
   // failed after storing something (its error carries where) is recorded, so a retry replays it.
   const settle = (error: unknown) => {

@@ -10,6 +10,7 @@ import {
   staleAfter,
 } from './chat.ts';
 import { logger } from './logger.ts';
+import { recordModelCall } from './metrics.ts';
 import type { TokenUsage } from './model.ts';
 import type { StoredMessage } from './store/messages.ts';
 import type { ReplyEnd, WriterSignal } from './store/replies.ts';
@@ -89,6 +90,8 @@ export async function writeReply(
   let model = turn.model;
   let usage: TokenUsage | undefined;
   let failure: unknown;
+  const called = performance.now();
+  let firstTokenMs: number | undefined;
   try {
     for await (const step of deps.model.stream({
       apiKey: turn.apiKey,
@@ -98,6 +101,7 @@ export async function writeReply(
       signal: abort.signal,
     })) {
       if (step.type === 'delta') {
+        firstTokenMs ??= performance.now() - called;
         text += step.content;
         offset += codePoints(step.content);
         options.onDelta?.({ content: step.content, offset });
@@ -115,6 +119,12 @@ export async function writeReply(
     }
   } finally {
     clearInterval(timer);
+    recordModelCall({
+      firstTokenMs,
+      totalMs: performance.now() - called,
+      promptTokens: usage?.promptTokens,
+      completionTokens: usage?.completionTokens,
+    });
     await pending;
   }
 

@@ -22,6 +22,9 @@ env.AWS_ACCESS_KEY_ID ??= 'local';
 env.AWS_SECRET_ACCESS_KEY ??= 'local';
 env.TABLE_NAME ??= 'ai-chat-history';
 env.KMS_KEY_ID ??= 'alias/ai-chat-history';
+// The metric lines (CloudWatch's embedded format) are for CloudWatch, not for a person reading
+// this terminal; POWERTOOLS_METRICS_DISABLED=false prints them.
+env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const devSecret = !env.JWT_SECRET && !env.JWT_SECRET_ARN && !env.JWKS_URL;
 if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
 

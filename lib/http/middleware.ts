@@ -1,7 +1,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { TokenVerifier } from '../auth.ts';
-import { isDependencyFailure } from '../dependency-failure.ts';
+import { dependencyFailureKind, isDependencyFailure } from '../dependency-failure.ts';
 import {
   AppError,
   ConfigError,
@@ -10,6 +10,7 @@ import {
   TooManyRequestsError,
 } from '../errors.ts';
 import { logger } from '../logger.ts';
+import { recordRateLimited, recordUpstreamFailure } from '../metrics.ts';
 import { fail, internalError } from './respond.ts';
 
 /** The Lambda context, plus the verified caller once `bearerAuth` has run. */
@@ -64,7 +65,10 @@ export function errorResponses(): HttpMiddleware {
       if (error instanceof AppError) {
         if (error.code === 'SERVICE_UNAVAILABLE') {
           logger.warn('dependency failure', { error: describe(error) });
+          const kind = dependencyFailureKind(error.cause);
+          if (kind) recordUpstreamFailure(kind);
         }
+        if (error instanceof TooManyRequestsError) recordRateLimited();
         const headers: Record<string, string> =
           error instanceof TooManyRequestsError || error instanceof ServiceUnavailableError
             ? { 'Retry-After': String(error.retryAfterSeconds) }

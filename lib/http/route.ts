@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createTokenVerifier } from '../auth.ts';
 import { authSettings, httpSettings } from '../config.ts';
 import { logger } from '../logger.ts';
+import { publishMetrics } from '../metrics.ts';
 import { bearerAuth, cors, errorResponses, type RouteContext } from './middleware.ts';
 
 export type { RouteContext } from './middleware.ts';
@@ -42,9 +43,10 @@ export interface RouteOptions {
  * The one middleware stack every HTTP handler uses: the Lambda context on every log line, CORS
  * on every answer, errors mapped to
  * `{ success: false, error }`, and bearer-token auth. Settings are read here, at cold start.
+ * The invocation's metrics are written when it ends, whatever the answer.
  */
 export function httpRoute(logic: RouteLogic, options: RouteOptions = {}) {
-  return withStack(middy(logic), options);
+  return withStack(middy(logic, { requestEnd: publishMetrics }), options);
 }
 
 /**
@@ -65,7 +67,9 @@ export function streamRoute(logic: StreamLogic, options: RouteOptions = {}) {
   const handler = middy(answer as unknown as RouteLogic, {
     executionMode: executionModeStreamifyResponse,
     requestEnd: async function awaitBackgroundWork(request) {
+      // Metrics are written once the reply is stored: a stream's model call ends here.
       await background.get(request.context);
+      publishMetrics();
     },
   });
   return withStack(handler, options);

@@ -119,7 +119,6 @@ describe('the stack', () => {
           Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
           Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
         },
-        { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       ];
       if (route.dynamodb.length > 0) {
         expected.push({ Action: route.dynamodb, Resource: { 'Fn::GetAtt': [table, 'Arn'] } });
@@ -195,7 +194,7 @@ describe('the stack', () => {
     }
   });
 
-  it('runs every function on Node 24, ARM64, traced, with its own log group and a retention', () => {
+  it('runs every function on Node 24, ARM64, untraced, writing metrics to its namespace, with its own log group and a retention', () => {
     const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
 
     expect(functions).toHaveLength(routes.length);
@@ -203,9 +202,12 @@ describe('the stack', () => {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
-        TracingConfig: { Mode: 'Active' },
+        Environment: {
+          Variables: expect.objectContaining({ POWERTOOLS_METRICS_NAMESPACE: 'AiChatHistory' }),
+        },
         LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
       });
+      expect(fn.Properties.TracingConfig).toBeUndefined();
       expect(resources[fn.Properties.LoggingConfig.LogGroup.Ref]?.Properties.RetentionInDays).toBe(
         30,
       );
@@ -251,10 +253,10 @@ describe('the stack', () => {
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: KEY_ALIAS });
   });
 
-  it('throttles the stage, logs access as JSON, traces, and answers CORS preflights for the configured origin', () => {
+  it('throttles the stage, logs access as JSON, does not trace, and answers CORS preflights for the configured origin', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
-      TracingEnabled: true,
+      TracingEnabled: false,
       AccessLogSetting: {
         DestinationArn: Match.anyValue(),
         Format: Match.stringLikeRegexp('requestId'),

@@ -24,6 +24,8 @@ beforeAll(async () => {
     OPENAI_API_KEY: 'fallback-key',
     RATE_LIMIT_PER_MINUTE: '20',
     DAILY_TOKEN_LIMIT: '100000',
+    // This stack's metric lines are read by the metrics test below (the shared stack's are off).
+    POWERTOOLS_METRICS_DISABLED: 'false',
   });
 });
 
@@ -33,15 +35,20 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function send(user: string, message: string) {
+/** How many answers of each status this file's sends got. */
+const answered = new Map<number, number>();
+
+async function send(user: string, message: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${stack.url}/api/chat/ai/send`, {
     method: 'POST',
     headers: {
       Authorization: `Bearer ${await signDevToken(user, secret)}`,
       'Content-Type': 'application/json',
+      ...headers,
     },
     body: JSON.stringify({ message }),
   });
+  answered.set(response.status, (answered.get(response.status) ?? 0) + 1);
   return {
     status: response.status,
     retryAfter: response.headers.get('retry-after'),
@@ -113,5 +120,50 @@ describe('per-user limits', () => {
       1000;
     expect(Math.abs(Number(over?.retryAfter) - untilMidnight)).toBeLessThan(5);
     expect(await total('token-user')).toBe(2 * (replies.length - 1));
+  });
+});
+
+/** Every metric value the stack wrote (CloudWatch's embedded metric format), by name. */
+function metricsWritten() {
+  const sums = new Map<string, number>();
+  for (const line of stack.output().split('\n')) {
+    if (!line.startsWith('{"_aws"')) continue;
+    const emf = JSON.parse(line);
+    for (const directive of emf._aws.CloudWatchMetrics) {
+      expect(directive.Namespace).toBe('AiChatHistory');
+      for (const { Name } of directive.Metrics) {
+        const name = emf.Kind ? `${Name}:${emf.Kind}` : Name;
+        const values = [emf[Name]].flat() as number[];
+        sums.set(name, (sums.get(name) ?? 0) + values.reduce((a, b) => a + b, 0));
+      }
+    }
+  }
+  return (name: string) => sums.get(name) ?? 0;
+}
+
+describe('metrics', () => {
+  it('counts model calls, tokens, upstream failures by kind, 429s and replays as CloudWatch metrics', async () => {
+    const earlier = metricsWritten();
+    const key = { 'Idempotency-Key': 'metrics-key-1' };
+    expect((await send('metrics-user', 'first', key)).status).toBe(200);
+    expect((await send('metrics-user', 'first', key)).status).toBe(200);
+    // Both are stored with the seed's fallback reply (200); the metrics tell the operator why.
+    expect((await send('metrics-user', 'key rejected [[fail:401]]')).status).toBe(200);
+    expect((await send('metrics-user', 'upstream down [[fail:500]]')).status).toBe(200);
+
+    // A function's metrics are written when it ends; the stack's output arrives just after.
+    await expect
+      .poll(() => metricsWritten()('IdempotentReplays') - earlier('IdempotentReplays'))
+      .toBe(1);
+    const later = metricsWritten();
+    const delta = (name: string) => later(name) - earlier(name);
+    expect(delta('ModelCalls')).toBe(3);
+    expect(delta('ModelLatency')).toBeGreaterThan(0);
+    expect(delta('PromptTokens')).toBeGreaterThan(0);
+    expect(delta('CompletionTokens')).toBeGreaterThan(0);
+    expect(delta('UpstreamFailures:model_key_rejected')).toBe(1);
+    expect(delta('UpstreamFailures:model_unavailable')).toBe(1);
+    // Every 429 this file's sends were answered with, and no other.
+    expect(later('RateLimited')).toBe(answered.get(429));
   });
 });

@@ -260,7 +260,7 @@ describe('a seeded fuzzer', () => {
         [1, 'two', { three: 3 }],
         { __proto__: { polluted: true } },
         { constructor: { prototype: { polluted: true } } },
-        JSON.parse('{"a":'.repeat(200) + '1' + '}'.repeat(200)),
+        JSON.parse(`${'{"a":'.repeat(200)}1${'}'.repeat(200)}`),
       ]);
     const fuzzUser = await newUser();
     const fields = ['message', 'room_id', 'user_id', 'model', 'title', 'api_key', 'stream'];
