@@ -3,7 +3,15 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // The logic through in-memory fakes (test/support/fakes.ts): its warnings and metric
+          // lines are expected, and not worth reading in the test output.
+          env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+        },
+      },
       // The local stack's own parts, each started alone on 127.0.0.1 (no Java, no stack).
       { test: { name: 'local', include: ['test/local/**/*.test.ts'] } },
       {

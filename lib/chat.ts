@@ -269,6 +269,8 @@ export async function afterSave(
       content: UPSTREAM_FAILED_REPLY,
       aiModel: ERROR_MODEL,
     })
+    // The table is failing already: if this write fails too, readers settle the reply as
+    // `error` once its staleAfter passes, so nothing stays `streaming` for good.
     .catch(() => undefined);
   return new SavedButUnavailableError(exchangeRecord(turn), { cause: error });
 }

@@ -27,6 +27,7 @@ function secretString(secretId: string): Promise<string> {
  * returns the getter of the cached value.
  */
 export function prefetchSecret(secretId: string): () => Promise<string> {
+  // A failure here is not lost: the getter fetches again and its caller gets the error.
   secretString(secretId).catch(() => undefined);
   return () => secretString(secretId);
 }

@@ -303,6 +303,9 @@ export class DynamoMessageStore implements MessageStore {
     try {
       await this.#putAll(items);
     } catch (error) {
+      // The write's own error is what the caller must see. If giving the count back fails too
+      // (the table is failing already), the conversation counts two messages it does not
+      // show until its next clear; the messages themselves are not wrong.
       await this.#giveBack(pk, roomId, user.seq).catch(() => undefined);
       throw error;
     }
