@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -93,7 +93,8 @@ const proxy = await startCapacityProxy(db.endpoint);
 const model = await startFakeModel();
 const stacks: DevStack[] = [];
 const stackEnv = (extra: Record<string, string> = {}) => ({
-  DATA_DIR: dataDir,
+  // One DATA_DIR per stack: the local stack refuses a second run from a directory in use.
+  DATA_DIR: mkdtempSync(join(dataDir, 'stack-')),
   TABLE_NAME: TABLE,
   AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
   JWT_SECRET: secret,
@@ -238,6 +239,34 @@ try {
     'time ratio, deep to shallow',
     `${(median(deep) / median(shallow)).toFixed(2)}x`,
     'about 1x',
+  );
+
+  // Export of the deep conversation: streamed while it is read, so the stack's memory stays flat.
+  const rssMiB = () =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${stack.child.pid}/status`, 'utf8'))?.[1]) /
+    1024;
+  const rssBefore = rssMiB();
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssMiB());
+  }, 50);
+  proxy.take();
+  const exportStarted = performance.now();
+  const exported = await fetch(`${stack.url}/api/chat/ai/export?format=jsonl&room_id=deep`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  let exportBytes = 0;
+  let exportLines = 0;
+  const reader = (exported.body as ReadableStream<Uint8Array>).getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    exportBytes += read.value.byteLength;
+    for (const byte of read.value) if (byte === 10) exportLines += 1;
+  }
+  clearInterval(sampler);
+  const exportWork = proxy.take();
+  line(
+    `export ${DEEP_HISTORY.toLocaleString()} messages as JSONL`,
+    `${ms(performance.now() - exportStarted)}, ${exportLines.toLocaleString()} lines, ${(exportBytes / 1024 / 1024).toFixed(1)} MiB; ${exportWork.calls} calls, ${exportWork.readUnits} read units; stack memory ${rssBefore.toFixed(0)} MiB before, ${rssPeak.toFixed(0)} MiB at most`,
   );
   proxy.take();
   const clearStarted = performance.now();
