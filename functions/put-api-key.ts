@@ -3,11 +3,12 @@ import { parseBody } from '#lib/http/input.ts';
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyView } from '#lib/http/views.ts';
+import { kmsKeyVault } from '#lib/key-vault.ts';
 import { apiKeyBodySchema, savedKeyAnswer } from '#lib/schemas.ts';
-import { accountStore, keyVault } from '#lib/wiring.ts';
+import { accountStore } from '#lib/wiring.ts';
 
 const { MAX_BODY_BYTES } = httpSettings();
-const vault = await keyVault();
+const vault = kmsKeyVault();
 const accounts = accountStore();
 
 export const handler = httpRoute(async (event, { userId }) => {

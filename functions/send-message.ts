@@ -1,11 +1,12 @@
 import { prepareTurn } from '#lib/chat.ts';
+import { chatDeps } from '#lib/chat-wiring.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { sendRequestParser } from '#lib/http/send-request.ts';
 import { bufferedTurn } from '#lib/http/turns.ts';
-import { chatDeps, idempotencyStore } from '#lib/wiring.ts';
+import { idempotencyStore } from '#lib/wiring.ts';
 
 const parse = sendRequestParser();
-const deps = await chatDeps();
+const deps = chatDeps();
 const idempotency = idempotencyStore();
 
 export const handler = httpRoute(async (event, { userId }) => {

@@ -1,11 +1,12 @@
 import { prepareTurn } from '#lib/chat.ts';
+import { chatDeps } from '#lib/chat-wiring.ts';
 import { streamRoute } from '#lib/http/route.ts';
 import { sendRequestParser } from '#lib/http/send-request.ts';
 import { streamedTurn } from '#lib/http/turns.ts';
-import { chatDeps, idempotencyStore } from '#lib/wiring.ts';
+import { idempotencyStore } from '#lib/wiring.ts';
 
 const parse = sendRequestParser();
-const deps = await chatDeps();
+const deps = chatDeps();
 const idempotency = idempotencyStore();
 /** Time kept back from the function's timeout to store the reply after the model stops. */
 const SAVE_MARGIN_MS = 5_000;

@@ -12,13 +12,37 @@ export interface ImportTimes {
   rssMiB: number[];
 }
 
-/** A bundle holding only the clients the send route uses, built the same way. */
-const CLIENTS_ONLY = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+/**
+ * The clients the send route uses, as deployed: DynamoDB, KMS for users' keys, the model, and
+ * Secrets Manager, from which every function fetches the JWT secret at its cold start.
+ */
+const CLIENTS = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import OpenAI from 'openai';
-export const clients = [DynamoDBDocumentClient.from(new DynamoDBClient({})), new KMSClient({}), new OpenAI({ apiKey: 'x' })];
+export const clients = [DynamoDBDocumentClient.from(new DynamoDBClient({})), new KMSClient({}), new SecretsManagerClient({}), new OpenAI({ apiKey: 'x' })];
 `;
+
+/**
+ * The bundles measured, each built the same way: the send bundle, only its clients, and its
+ * clients with one of the libraries the send carries besides, so the gap between the first two
+ * is shown piece by piece.
+ */
+export const IMPORTED = {
+  send: 'the send bundle',
+  clients: 'only its clients (DynamoDB, KMS, Secrets Manager, openai)',
+  zod: 'its clients + zod with every request schema (lib/schemas.ts)',
+  jose: 'its clients + jose (JWT verification, JWKS)',
+  powertools: 'its clients + Powertools Logger and Metrics, middy',
+} as const;
+
+const SOURCES: Record<Exclude<keyof typeof IMPORTED, 'send'>, string> = {
+  clients: CLIENTS,
+  zod: `${CLIENTS}export * from './lib/schemas.ts';\n`,
+  jose: `${CLIENTS}export { createRemoteJWKSet, errors, jwtVerify } from 'jose';\n`,
+  powertools: `${CLIENTS}export { logger } from './lib/logger.ts';\nexport * from './lib/metrics.ts';\nexport { default as middy } from '@middy/core';\n`,
+};
 
 async function bundle(entry: string | { contents: string }, outfile: string) {
   await build({
@@ -57,29 +81,30 @@ function importOnce(file: string): { ms: number; rssMiB: number } {
 }
 
 /**
- * Imports the send bundle (as deployed) and a bundle of only its clients in fresh processes,
- * alternating, `runs` times each: what the tokenizer and the rest cost at a cold start.
+ * Imports each bundle of IMPORTED in fresh processes, alternating, `runs` times each: what the
+ * send's code and libraries cost at a cold start over its clients.
  */
 export async function coldImports(
   runs: number,
-): Promise<{ send: ImportTimes; clients: ImportTimes }> {
+): Promise<Record<keyof typeof IMPORTED, ImportTimes>> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-imports-'));
   try {
     await bundle(entryFor('send-message'), join(dir, 'send.mjs'));
-    await bundle({ contents: CLIENTS_ONLY }, join(dir, 'clients.mjs'));
-    const send: ImportTimes = { ms: [], rssMiB: [] };
-    const clients: ImportTimes = { ms: [], rssMiB: [] };
+    for (const [name, contents] of Object.entries(SOURCES)) {
+      await bundle({ contents }, join(dir, `${name}.mjs`));
+    }
+    const names = Object.keys(IMPORTED) as (keyof typeof IMPORTED)[];
+    const times = Object.fromEntries(
+      names.map((name) => [name, { ms: [], rssMiB: [] } as ImportTimes]),
+    ) as Record<keyof typeof IMPORTED, ImportTimes>;
     for (let i = 0; i < runs; i++) {
-      for (const [file, into] of [
-        ['send.mjs', send],
-        ['clients.mjs', clients],
-      ] as const) {
-        const { ms, rssMiB } = importOnce(join(dir, file));
-        into.ms.push(ms);
-        into.rssMiB.push(rssMiB);
+      for (const name of names) {
+        const { ms, rssMiB } = importOnce(join(dir, `${name}.mjs`));
+        times[name].ms.push(ms);
+        times[name].rssMiB.push(rssMiB);
       }
     }
-    return { send, clients };
+    return times;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
