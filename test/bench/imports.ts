@@ -32,7 +32,7 @@ export const clients = [DynamoDBDocumentClient.from(new DynamoDBClient({})), new
 export const IMPORTED = {
   send: 'the send bundle',
   clients: 'only its clients (DynamoDB, KMS, Secrets Manager, openai)',
-  zod: 'its clients + zod with every request schema (lib/schemas.ts)',
+  zod: 'its clients + zod and lib/schemas.ts',
   jose: 'its clients + jose (JWT verification, JWKS)',
   powertools: 'its clients + Powertools Logger and Metrics, middy',
 } as const;
