@@ -2,7 +2,7 @@ import { parseQuery, requireSelf } from '#lib/http/input.ts';
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { logger } from '#lib/logger.ts';
-import { clearAnswer, clearQuerySchema, defaultRoomId } from '#lib/schemas.ts';
+import { type clearAnswer, clearQuerySchema, defaultRoomId } from '#lib/schemas.ts';
 import { messageStore } from '#lib/wiring.ts';
 
 const messages = messageStore();
@@ -16,5 +16,5 @@ export const handler = httpRoute(async (event, context) => {
   );
   // The history is empty either way; what is left is hidden and goes with the next clear.
   if (!purged) logger.info('clear left items to delete later', { deleted });
-  return ok(clearAnswer, { message: `Cleared ${deleted} messages`, deleted_count: deleted });
+  return ok<typeof clearAnswer>({ message: `Cleared ${deleted} messages`, deleted_count: deleted });
 });

@@ -1,6 +1,6 @@
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
-import { eraseAnswer } from '#lib/schemas.ts';
+import type { eraseAnswer } from '#lib/schemas.ts';
 import { erasure } from '#lib/wiring.ts';
 
 const users = erasure();
@@ -8,7 +8,7 @@ const users = erasure();
 /** Everything of the caller's, and nobody else's: what a privacy request (GDPR art. 17) needs. */
 export const handler = httpRoute(async (_event, context) => {
   const erased = await users.erase(context.userId, () => context.getRemainingTimeInMillis());
-  return ok(eraseAnswer, {
+  return ok<typeof eraseAnswer>({
     message: erased.complete
       ? 'All your data was deleted'
       : 'Your data is hidden and mostly deleted; call again to finish',

@@ -3,7 +3,7 @@ import { roomIdParam } from '#lib/http/input.ts';
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { roomDetailsView } from '#lib/http/views.ts';
-import { roomAnswer } from '#lib/schemas.ts';
+import type { roomAnswer } from '#lib/schemas.ts';
 import { messageStore } from '#lib/wiring.ts';
 
 const messages = messageStore();
@@ -14,5 +14,5 @@ export const handler = httpRoute(async (event, { userId }) => {
   if (!room || (room.messageCount === 0 && !room.titled)) {
     throw new NotFoundError('No such conversation');
   }
-  return ok(roomAnswer, { room: roomDetailsView(room) });
+  return ok<typeof roomAnswer>({ room: roomDetailsView(room) });
 });

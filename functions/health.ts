@@ -3,7 +3,7 @@ import { authSettings } from '#lib/config.ts';
 import { ConfigError, ServiceUnavailableError } from '#lib/errors.ts';
 import { fail, ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
-import { healthAnswer } from '#lib/schemas.ts';
+import type { healthAnswer } from '#lib/schemas.ts';
 import { accountStore } from '#lib/wiring.ts';
 
 const accounts = accountStore();
@@ -33,7 +33,7 @@ export const handler = httpRoute(
     await accounts.getApiKey('health-check').catch((error: unknown) => {
       throw new ServiceUnavailableError('Storage is unavailable', { cause: error });
     });
-    return ok(healthAnswer, { status: 'ok' });
+    return ok<typeof healthAnswer>({ status: 'ok' });
   },
   { auth: false },
 );

@@ -4,7 +4,7 @@ import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { apiKeyView } from '#lib/http/views.ts';
 import { kmsKeyVault } from '#lib/key-vault.ts';
-import { apiKeyBodySchema, savedKeyAnswer } from '#lib/schemas.ts';
+import { apiKeyBodySchema, type savedKeyAnswer } from '#lib/schemas.ts';
 import { accountStore } from '#lib/wiring.ts';
 
 const { MAX_BODY_BYTES } = httpSettings();
@@ -19,5 +19,5 @@ export const handler = httpRoute(async (event, { userId }) => {
     updatedAt: new Date().toISOString(),
   };
   await accounts.putApiKey(userId, record);
-  return ok(savedKeyAnswer, { message: 'API key saved', ...apiKeyView(record) });
+  return ok<typeof savedKeyAnswer>({ message: 'API key saved', ...apiKeyView(record) });
 });

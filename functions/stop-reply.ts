@@ -4,7 +4,7 @@ import { messageIdParam } from '#lib/http/input.ts';
 import { ok } from '#lib/http/respond.ts';
 import { httpRoute } from '#lib/http/route.ts';
 import { messageView } from '#lib/http/views.ts';
-import { stopAnswer } from '#lib/schemas.ts';
+import type { stopAnswer } from '#lib/schemas.ts';
 import { replyStore } from '#lib/wiring.ts';
 
 const replies = replyStore();
@@ -17,5 +17,5 @@ export const handler = httpRoute(async (event, { userId }) => {
     messageIdParam(event),
     STREAM_FLUSH_MS,
   );
-  return ok(stopAnswer, { stopped, message: messageView(message) });
+  return ok<typeof stopAnswer>({ stopped, message: messageView(message) });
 });

@@ -9,7 +9,7 @@ import {
 import { GoneError } from '../errors.ts';
 import { idempotent } from '../idempotency.ts';
 import { writeReply } from '../reply-writer.ts';
-import { exchangeAnswer } from '../schemas.ts';
+import type { exchangeAnswer } from '../schemas.ts';
 import type { IdempotencyStore } from '../store/idempotency.ts';
 import { REPLY_GONE } from '../wording.ts';
 import { replayReply, streamReply } from './reply-events.ts';
@@ -54,8 +54,7 @@ export async function bufferedTurn(turn: TurnRequest): Promise<APIGatewayProxyRe
     },
   );
   if (outcome.kind === 'replay') {
-    return ok(
-      exchangeAnswer,
+    return ok<typeof exchangeAnswer>(
       exchangeView(await replayExchange(deps, userId, outcome.record)),
       200,
       REPLAYED,
@@ -64,7 +63,7 @@ export async function bufferedTurn(turn: TurnRequest): Promise<APIGatewayProxyRe
   const { user, ai } = await outcome.value;
   await outcome.background;
   if (!ai) throw new GoneError(REPLY_GONE);
-  return ok(exchangeAnswer, exchangeView({ user, ai }));
+  return ok<typeof exchangeAnswer>(exchangeView({ user, ai }));
 }
 
 /**
