@@ -6,7 +6,7 @@ if (major < 24) {
   console.error(
     `Node 24 or newer is needed; this terminal runs Node ${process.versions.node}.\n` +
       'Put Node 24 first on PATH in this terminal too, for example:\n' +
-      '  export PATH="$PWD/.tools/node_modules/node/bin:$PATH"   (after npm install --prefix .tools node@24)\n' +
+      '  export PATH="$PWD/.tools/node_modules/node/bin:$PATH"   (after npm install --prefix .tools --no-save)\n' +
       'or nvm use 24 / fnm use 24 (the project has an .nvmrc).',
   );
   process.exit(1);
