@@ -14,7 +14,7 @@ import { DynamoReplyStore } from './store/replies.ts';
  * vault is `kmsKeyVault()` in `key-vault.ts`: the model and KMS packages have import-time side
  * effects, so importing them here would put them in every function's bundle, and importing them
  * with `import()` instead makes the bundler wrap them in lazily run functions that V8 parses
- * twice (about 30 ms more at a cold start, measured by `npm run bench`).
+ * twice (about 30 ms more for a send's import, measured side by side against static imports).
  */
 const table = () => ({ client: dynamoDb, tableName: storeSettings().TABLE_NAME });
 
