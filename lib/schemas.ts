@@ -74,6 +74,17 @@ const positiveInt = (name: string) =>
 /** Counts user-perceived characters (code points), not UTF-16 units. */
 const charCount = (value: string) => [...value].length;
 
+/** What send and regenerate both take besides the message: the room, the seed's user, a model. */
+const turnFields = () => ({
+  room_id: roomIdSchema.optional(),
+  user_id: z.string({ error: 'user_id must be a string' }).optional(),
+  model: z
+    .string({ error: 'model must be a string' })
+    .min(1, 'model must not be empty')
+    .max(200, 'model must be one of the allowed models')
+    .optional(),
+});
+
 /** `POST /api/chat/ai/send`. */
 export const sendBodySchema = (maxChars: number) =>
   z.object({
@@ -99,13 +110,7 @@ export const sendBodySchema = (maxChars: number) =>
           });
         }
       }),
-    room_id: roomIdSchema.optional(),
-    user_id: z.string({ error: 'user_id must be a string' }).optional(),
-    model: z
-      .string({ error: 'model must be a string' })
-      .min(1, 'model must not be empty')
-      .max(200, 'model must be one of the allowed models')
-      .optional(),
+    ...turnFields(),
   });
 
 const pageSize = (fallback: number) =>
@@ -164,13 +169,7 @@ export const renameBodySchema = declare(() =>
 /** `POST /api/chat/ai/regenerate` (and its stream). */
 export const regenerateBodySchema = declare(() =>
   z.object({
-    room_id: roomIdSchema.optional(),
-    user_id: z.string({ error: 'user_id must be a string' }).optional(),
-    model: z
-      .string({ error: 'model must be a string' })
-      .min(1, 'model must not be empty')
-      .max(200, 'model must be one of the allowed models')
-      .optional(),
+    ...turnFields(),
   }),
 );
 
