@@ -2,6 +2,7 @@ import { allowedModels, type ModelSettings } from './config.ts';
 import { isDependencyFailure } from './dependency-failure.ts';
 import { BadRequestError, ConflictError, GoneError, SavedButUnavailableError } from './errors.ts';
 import { fitContext } from './fit-context.ts';
+import { settleIfDead } from './follow-reply.ts';
 import { type KeyVault, UndecryptableKeyError } from './key-vault.ts';
 import type { UsageLimits } from './limits.ts';
 import { logger } from './logger.ts';
@@ -142,6 +143,8 @@ export async function prepareRegeneration(
   const last = await deps.messages.lastExchange(userId, roomId);
   if (!last) throw new ConflictError(NOTHING_TO_REGENERATE);
   if (effectiveStatus(last.ai) === 'streaming') throw new ConflictError(STILL_WRITING);
+  // A reply whose writer died reads as `error`: settle it so, and the swap below can take it.
+  last.ai = await settleIfDead(deps.replies, userId, last.ai);
   const { apiKey } = await admitSend(deps, userId, roomId);
   const ai = await deps.messages.replaceReply(
     userId,

@@ -91,7 +91,11 @@ export async function stopReply(
   messageId: string,
   flushMs: number,
 ): Promise<{ stopped: boolean; message: StoredMessage }> {
-  const { ref } = await findReply(replies, userId, messageId);
+  const found = await findReply(replies, userId, messageId);
+  const { ref } = found;
+  // A reply whose writer died has ended already (as `error`), whatever it is stored as.
+  const dead = await settleIfDead(replies, userId, found.message);
+  if (dead.status !== 'streaming') return { stopped: false, message: dead };
   let message = await replies.requestStop(userId, ref);
   if (!message) throw new NotFoundError(NOT_FOUND);
   if (message.status !== 'streaming') return { stopped: false, message };
@@ -108,6 +112,24 @@ export async function stopReply(
   const current = await replies.read(userId, ref);
   if (!current) throw new NotFoundError(NOT_FOUND);
   return { stopped: true, message: current };
+}
+
+/**
+ * A reply as every operation must treat it: one stored `streaming` whose writer is dead (past
+ * its `staleAfter`) is settled as `error` first, keeping what was saved. Anything else is
+ * returned as it is.
+ */
+export async function settleIfDead(
+  replies: ReplyStore,
+  userId: string,
+  message: StoredMessage,
+): Promise<StoredMessage> {
+  if (message.status !== 'streaming' || effectiveStatus(message) !== 'error') return message;
+  return (
+    (await settleDead(replies, userId, message, 'error')) ??
+    (await replies.read(userId, { id: message.id, roomId: message.roomId, seq: message.seq })) ??
+    message
+  );
 }
 
 /**

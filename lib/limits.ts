@@ -1,4 +1,4 @@
-import { ServiceUnavailableError, TooManyRequestsError } from './errors.ts';
+import { TooManyRequestsError } from './errors.ts';
 import type { AccountState, AccountStore } from './store/accounts.ts';
 
 /** Per-user limits on model calls. */
@@ -22,16 +22,18 @@ export interface AccountLimitsOptions {
 }
 
 const WINDOW_SECONDS = 60;
-/** Enough for a burst of concurrent sends from one user to each win a turn. */
-const ATTEMPTS = 25;
-
-const sleep = (attempt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
 
 /**
- * Limits kept in the user's account item with a conditional write, so every container enforces
- * the same numbers: a sliding 60-second window of sends (counted per second, so the item stays
- * small whatever the limit), and a per-day token total.
+ * Limits kept in the user's account item, so every container enforces the same numbers: a
+ * sliding 60-second window of sends (a counter per second, so the item stays small whatever the
+ * limit), and a per-day token total.
+ *
+ * A send adds itself to its second's counter with one atomic, unconditional write that returns
+ * the counts as they were just before it: sends that race are serialized by DynamoDB, each sees
+ * the ones before it, and never retries. One that finds the window full takes itself back out
+ * and is refused, so the limit is never exceeded (and `n` simultaneous sends against a limit of
+ * `k` admit exactly `k`); a send arriving in the instant before such a take-back may be refused
+ * although it would have fitted.
  */
 export class AccountLimits implements UsageLimits {
   readonly #accounts: AccountStore;
@@ -45,22 +47,29 @@ export class AccountLimits implements UsageLimits {
   }
 
   async admit(userId: string, roomId: string, seen: AccountState, now = Date.now()) {
-    let account = seen;
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(attempt);
-      this.#checkTokens(account, now);
-      const sends = this.#takeSlot(account, now);
-      const latest = account.lastRoom === roomId;
+    this.#checkTokens(seen, now);
+    const lastRoom = seen.lastRoom === roomId ? undefined : roomId;
+    if (this.#perMinute <= 0) {
       // With no rate limit and the same conversation as last time, there is nothing to write.
-      if (!sends && latest) return true;
-      const outcome = await this.#accounts.recordSend(userId, account, {
-        sends: sends ?? account.sends,
-        ...(latest ? {} : { lastRoom: roomId }),
-      });
-      if (outcome.recorded) return latest;
-      account = outcome.current;
+      if (lastRoom === undefined) return true;
+      const before = await this.#accounts.countSend(userId, { expired: [], lastRoom });
+      return before.lastRoom === roomId;
     }
-    throw new ServiceUnavailableError('Too many simultaneous requests; try again');
+    const second = Math.floor(now / 1000);
+    const expired = Object.keys(seen.sends)
+      .map(Number)
+      .filter((at) => at <= second - WINDOW_SECONDS);
+    const before = await this.#accounts.countSend(userId, { second, expired, lastRoom });
+    const recent = inWindow(before.sends, second);
+    const used = recent.reduce((sum, [, count]) => sum + count, 0);
+    if (used >= this.#perMinute) {
+      await this.#accounts.uncountSend(userId, second);
+      throw new TooManyRequestsError(
+        `Rate limit of ${this.#perMinute} messages per minute reached; try again shortly`,
+        this.#freedAt(recent, used) + WINDOW_SECONDS - now / 1000,
+      );
+    }
+    return before.lastRoom === roomId;
   }
 
   async recordTokens(userId: string, tokens: number, now = Date.now()): Promise<void> {
@@ -78,35 +87,22 @@ export class AccountLimits implements UsageLimits {
     }
   }
 
-  /** The window with this send in it, or undefined when there is no rate limit. */
-  #takeSlot(account: AccountState, now: number): Record<string, number> | undefined {
-    if (this.#perMinute <= 0) return undefined;
-    const second = Math.floor(now / 1000);
-    const recent = Object.entries(account.sends)
-      .map(([at, count]) => [Number(at), count] as const)
-      .filter(([at]) => at > second - WINDOW_SECONDS);
-    const used = recent.reduce((sum, [, count]) => sum + count, 0);
-    if (used >= this.#perMinute) {
-      // The earliest second whose sends must age out for one more to fit.
-      let freed = 0;
-      let oldest: number | undefined;
-      for (const [at, count] of [...recent].sort((a, b) => a[0] - b[0])) {
-        freed += count;
-        if (freed > used - this.#perMinute) {
-          oldest = at;
-          break;
-        }
-      }
-      throw new TooManyRequestsError(
-        `Rate limit of ${this.#perMinute} messages per minute reached; try again shortly`,
-        (oldest ?? second) + WINDOW_SECONDS - now / 1000,
-      );
+  /** The earliest second whose sends must age out for one more to fit. */
+  #freedAt(recent: (readonly [number, number])[], used: number): number {
+    let freed = 0;
+    for (const [at, count] of [...recent].sort((a, b) => a[0] - b[0])) {
+      freed += count;
+      if (freed > used - this.#perMinute) return at;
     }
-    const window = Object.fromEntries(recent.map(([at, count]) => [String(at), count]));
-    window[String(second)] = (window[String(second)] ?? 0) + 1;
-    return window;
+    return recent[0]?.[0] ?? 0;
   }
 }
+
+/** The counts of the window that ends at `second`, as [second, count] pairs. */
+const inWindow = (sends: Record<string, number>, second: number) =>
+  Object.entries(sends)
+    .map(([at, count]) => [Number(at), count] as const)
+    .filter(([at, count]) => at > second - WINDOW_SECONDS && at <= second && count > 0);
 
 const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10);
 const nextUtcMidnight = (now: number) => {

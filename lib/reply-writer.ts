@@ -14,7 +14,7 @@ import { recordModelCall } from './metrics.ts';
 import type { TokenUsage } from './model.ts';
 import type { StoredMessage } from './store/messages.ts';
 import type { ReplyEnd, WriterSignal } from './store/replies.ts';
-import { codePoints, ERROR_MODEL, UPSTREAM_FAILED_REPLY } from './wording.ts';
+import { codePoints, ERROR_MODEL, REPLY_TOO_LONG, UPSTREAM_FAILED_REPLY } from './wording.ts';
 
 /** A piece of a reply, with the reply's length in code points once it is added. */
 export interface Delta {
@@ -87,6 +87,27 @@ export async function writeReply(
       });
   }, flushMs);
 
+  let carry = '';
+  let bytes = 0;
+  let tooLong = false;
+  const add = (raw: string) => {
+    if (tooLong) return;
+    // A lone surrogate (half a pair on its own) is never stored: it becomes U+FFFD.
+    let piece = raw.toWellFormed();
+    const size = Buffer.byteLength(piece, 'utf8');
+    if (bytes + size > MAX_REPLY_BYTES) {
+      // More than the reply's item holds: keep what fits, on a whole code point, and stop.
+      piece = fitBytes(piece, MAX_REPLY_BYTES - bytes);
+      tooLong = true;
+      abort.abort();
+    }
+    bytes += Buffer.byteLength(piece, 'utf8');
+    if (!piece) return;
+    text += piece;
+    offset += codePoints(piece);
+    options.onDelta?.({ content: piece, offset });
+  };
+
   let model = turn.model;
   let usage: TokenUsage | undefined;
   let failure: unknown;
@@ -102,9 +123,12 @@ export async function writeReply(
     })) {
       if (step.type === 'delta') {
         firstTokenMs ??= performance.now() - called;
-        text += step.content;
-        offset += codePoints(step.content);
-        options.onDelta?.({ content: step.content, offset });
+        // An upstream may split a surrogate pair across chunks: the first half waits for the
+        // second, so offsets and stored text count the same whole code points.
+        const whole = carry + step.content;
+        const cut = endsInHighSurrogate(whole) ? whole.length - 1 : whole.length;
+        carry = whole.slice(cut);
+        add(whole.slice(0, cut));
       } else {
         model = step.model;
         usage = step.usage;
@@ -112,12 +136,14 @@ export async function writeReply(
     }
   } catch (error) {
     // An abort of our own (a stop, or the message went) is not a model failure.
-    if (writer.signal === 'writing') {
+    if (writer.signal === 'writing' && !tooLong) {
       if (!isModelError(error)) throw error;
       logModelFailure(error);
       failure = error;
     }
   } finally {
+    // Half a pair the stream never completed is not text: it is stored as U+FFFD.
+    if (carry) add('\uFFFD');
     clearInterval(timer);
     recordModelCall({
       firstTokenMs,
@@ -130,7 +156,9 @@ export async function writeReply(
 
   if (writer.signal === 'gone') return { message: await deps.replies.read(userId, ref) };
   const end = {
-    ...endOf({ text, model, usage, failure, stopped: writer.signal === 'stop' }),
+    ...(tooLong
+      ? { status: 'error' as const, content: text, aiModel: model, usage, partial: true }
+      : endOf({ text, model, usage, failure, stopped: writer.signal === 'stop' })),
     ...countIfLoaded(turn.model, text),
   };
   const message = await deps.replies.finish(userId, ref, end).catch(async (error: unknown) => {
@@ -139,9 +167,34 @@ export async function writeReply(
   if (usage) await countUsage(deps, userId, usage.totalTokens);
   return {
     message,
-    ...(end.status === 'error' ? { failure: failure ? fallbackReply(failure) : end.content } : {}),
+    ...(end.status === 'error'
+      ? { failure: tooLong ? REPLY_TOO_LONG : failure ? fallbackReply(failure) : end.content }
+      : {}),
   };
 }
+
+/**
+ * The most text one reply stores, in UTF-8 bytes: a DynamoDB item holds 400 KB in all, and the
+ * reply's other attributes need the rest.
+ */
+export const MAX_REPLY_BYTES = 380_000;
+
+/** The longest start of `text` (whole code points) that takes at most `room` bytes. */
+function fitBytes(text: string, room: number): string {
+  let used = 0;
+  let end = 0;
+  for (const char of text) {
+    used += Buffer.byteLength(char, 'utf8');
+    if (used > room) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
+const endsInHighSurrogate = (text: string) => {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xd800 && last <= 0xdbff;
+};
 
 /** How a reply ends, from what the model wrote and how the writing stopped. */
 function endOf(written: {

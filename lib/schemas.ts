@@ -23,15 +23,14 @@ export const DEFAULT_PAGE_SIZE = 50;
 
 /** Longest room id, in characters: the default `ai_chat_{userId}` of the longest subject fits. */
 export const MAX_ROOM_ID_CHARS = 300;
-/** A room id is URI-encoded into sort keys, which DynamoDB caps at 1,024 bytes. */
-const MAX_ROOM_ID_ENCODED = 900;
 /** Control characters (C0, DEL, C1) and the line and paragraph separators: never in an id. */
 const CONTROL = /[\p{Cc}\u2028\u2029]/u;
 
 /**
  * Room ids: any text of 1-300 characters without control characters, so that every id the
  * service makes (`ai_chat_auth0|abc`, `ai_chat_josé@example.com`) can be named back. Keys
- * hold them URI-encoded, so no id can reach into another's keys; logs never hold them.
+ * hold them URI-encoded (or hashed, when long: `roomKey`), so no id can reach into another's
+ * keys; logs never hold them.
  */
 export const roomIdSchema = declare(() =>
   z
@@ -41,25 +40,13 @@ export const roomIdSchema = declare(() =>
       `room_id must be 1-${MAX_ROOM_ID_CHARS} characters`,
     )
     .refine((value) => !CONTROL.test(value), 'room_id must not contain control characters')
-    .refine(
-      (value) => encodedLength(value) <= MAX_ROOM_ID_ENCODED,
-      'room_id is too long once encoded; use fewer non-ASCII characters',
-    )
+    .refine((value) => value.isWellFormed(), 'room_id must be valid Unicode text')
     .meta({
       minLength: 1,
       maxLength: MAX_ROOM_ID_CHARS,
       description: 'A conversation: 1-300 characters without control characters',
     }),
 );
-
-function encodedLength(value: string): number {
-  try {
-    return encodeURIComponent(value).length;
-  } catch {
-    // A lone surrogate cannot be encoded: treat it as too long rather than let it through.
-    return Number.POSITIVE_INFINITY;
-  }
-}
 
 /** The seed's default conversation for a user. */
 export const defaultRoomId = (userId: string) => `ai_chat_${userId}`;

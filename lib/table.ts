@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The single table's shape, shared by the CDK stack and the local stack so they cannot drift.
  *
@@ -10,7 +12,7 @@
  * - `USER#{userId}` / `ACCOUNT`: the user's KMS-encrypted API key, usage limits (the last
  *   minute's sends by second, the day's tokens) and the conversation they last sent to.
  * - `USER#{userId}` / `IDEM#{key}`: idempotency records (expire by TTL).
- * `{room}` is URI-encoded, so it never contains `#` and one room's prefix never matches another's.
+ * `{room}` is `roomKey(roomId)`, so it never contains `#` and one room's prefix never matches another's.
  */
 export const TABLE = {
   partitionKey: 'pk',
@@ -26,11 +28,24 @@ export const TABLE = {
 } as const;
 
 const SEQ_DIGITS = 15;
+/** Longest room id kept readable in keys (URI-encoded): sort keys hold at most 1,024 bytes. */
+const MAX_ROOM_KEY = 900;
+
+/**
+ * A room id as it stands in keys: URI-encoded (so it never holds `#`), or, when that is too long
+ * for a sort key (300 characters of CJK text encode to 2,700), `%%` and its SHA-256 in base64url,
+ * which no URI-encoded text can be. Ids short enough keep the key they always had.
+ */
+export function roomKey(roomId: string): string {
+  const encoded = encodeURIComponent(roomId);
+  if (encoded.length <= MAX_ROOM_KEY) return encoded;
+  return `%%${createHash('sha256').update(roomId, 'utf8').digest('base64url')}`;
+}
 
 export const keys = {
   user: (userId: string) => `USER#${userId}`,
-  room: (roomId: string) => `ROOM#${encodeURIComponent(roomId)}`,
-  messagePrefix: (roomId: string) => `MSG#${encodeURIComponent(roomId)}#`,
+  room: (roomId: string) => `ROOM#${roomKey(roomId)}`,
+  messagePrefix: (roomId: string) => `MSG#${roomKey(roomId)}#`,
   message: (roomId: string, seq: number) =>
     `${keys.messagePrefix(roomId)}${String(seq).padStart(SEQ_DIGITS, '0')}`,
   reply: (messageId: string) => `REPLY#${messageId}`,

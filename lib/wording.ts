@@ -21,5 +21,9 @@ export const REPLAY_GONE =
 /** A reply whose conversation was cleared or deleted while it was being written. */
 export const REPLY_GONE = 'This reply was deleted while it was being written';
 
+/** A reply that grew past what one is stored in. */
+export const REPLY_TOO_LONG =
+  'The reply was longer than this service stores; it was cut short and is kept as written so far';
+
 /** Code points, the unit of reply offsets: what a client counts as characters. */
 export const codePoints = (text: string) => [...text].length;

@@ -11,7 +11,9 @@ export function startOfflineModel(port = 0): Promise<OpenAICompatibleServer> {
   return startOpenAICompatible(({ messages }) => {
     const last = messages.at(-1)?.content ?? '';
     const earlier = messages.filter((m) => m.role !== 'system').length - 1;
-    const quote = last.length > 200 ? `${last.slice(0, 200)}…` : last;
+    // Cut on code points: a cut between the halves of a surrogate pair would store half an emoji.
+    const chars = [...last];
+    const quote = chars.length > 200 ? `${chars.slice(0, 200).join('')}…` : last;
     const content =
       `(offline model) You said: "${quote}". I can see ${earlier} earlier message${earlier === 1 ? '' : 's'} ` +
       'in this conversation. Set OPENAI_BASE_URL to talk to a real model.';

@@ -6,5 +6,13 @@
 export const CLIENT_PATIENCE = {
   maxAttempts: 3,
   // Without `throwOnRequestTimeout` the handler only logs a warning and waits on.
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  requestHandler: {
+    connectionTimeout: 1_000,
+    requestTimeout: 2_000,
+    throwOnRequestTimeout: true,
+    // A Lambda container serves one request at a time, but the local stack serves every request
+    // from one process and one client: the agent's default of 50 sockets queued a burst's
+    // requests, and the wait for a socket counted against the connection timeout (spurious 503s).
+    httpAgent: { keepAlive: true, maxSockets: 1_000 },
+  },
 };

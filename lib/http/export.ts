@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { PassThrough } from 'node:stream';
 import { logger } from '../logger.ts';
+import { effectiveStatus } from '../store/message-item.ts';
 import type { MessageStore, StoredMessage } from '../store/messages.ts';
 import { messageView } from './views.ts';
 
@@ -36,7 +37,7 @@ export async function writeExport(
   };
   try {
     for await (const roomId of rooms) {
-      if (format === 'markdown') await write(`# ${roomId}\n\n`);
+      if (format === 'markdown') await write(`# ${escapeInline(roomId)}\n\n`);
       for await (const page of messages.scan(userId, roomId)) {
         await write(page.map((message) => render(message, format)).join(''));
       }
@@ -53,7 +54,28 @@ function render(message: StoredMessage, format: ExportFormat): string {
   const who =
     message.messageType === 'user'
       ? 'You'
-      : `Assistant${message.aiModel ? ` (${message.aiModel})` : ''}`;
-  const note = message.status === 'complete' ? '' : ` [${message.status}]`;
-  return `**${who}**, ${message.createdAt}${note}\n\n${message.content}\n\n`;
+      : `Assistant${message.aiModel ? ` (${escapeInline(message.aiModel)})` : ''}`;
+  const status = effectiveStatus(message);
+  const note = status === 'complete' ? '' : ` [${status}]`;
+  return `**${who}**, ${message.createdAt}${note}\n\n${fenced(message.content)}\n\n`;
+}
+
+/**
+ * A message's text as a fenced block, its fence longer than any run of backticks in it: nothing
+ * it holds (a forged header, a rule, HTML, a fence of its own) can end the block or be read as
+ * anything but its text.
+ */
+function fenced(text: string): string {
+  let longest = 0;
+  for (const [run] of text.matchAll(/`+/g)) longest = Math.max(longest, run.length);
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${text}\n${fence}`;
+}
+
+/**
+ * One line of text that Markdown shows as it is: the characters that could open emphasis, code,
+ * a link, HTML, an entity or a table cell are backslash-escaped (others stay, for readability).
+ */
+function escapeInline(text: string): string {
+  return text.replace(/[\\`*_[\]<>&#!~|{}]/g, '\\$&');
 }

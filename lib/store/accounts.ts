@@ -1,5 +1,4 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { keys } from '../table.ts';
 import { isConditionFailure } from './conditions.ts';
 
@@ -16,29 +15,36 @@ export interface ApiKeyRecord {
 /** Everything a send needs to know about its user, in one item read once. */
 export interface AccountState {
   apiKey?: ApiKeyRecord;
-  /** Sends admitted in the last minute, by epoch second. */
+  /** Sends counted in the last minute or so, by epoch second. */
   sends: Record<string, number>;
   /** The UTC day `tokensUsed` counts (yyyy-mm-dd). */
   tokensDay?: string;
   tokensUsed: number;
   /** The conversation the user last sent to: it already leads the rooms list. */
   lastRoom?: string;
-  /** Bumped by every send's write, so concurrent sends cannot both take the last slot. */
-  version: number;
+}
+
+/** What counting one send writes. */
+export interface SendCount {
+  /** The epoch second to count the send in; none when there is no rate limit. */
+  second?: number;
+  /** Seconds that have left the window: their counts are dropped. */
+  expired: number[];
+  /** The conversation to record as the latest, when it changes. */
+  lastRoom?: string;
 }
 
 /** The per-user account item: API key, usage limits, the latest conversation. */
 export interface AccountStore {
   read(userId: string): Promise<AccountState>;
   /**
-   * Records a send if nothing else was recorded since `seen` was read; otherwise returns the
-   * account as it now is, for another try.
+   * Counts a send, atomically and without a condition (so concurrent sends never conflict), and
+   * returns the account as it was just before: the caller decides from that whether the send
+   * fits, and takes it back with `uncountSend` when it does not.
    */
-  recordSend(
-    userId: string,
-    seen: AccountState,
-    next: Pick<AccountState, 'sends' | 'lastRoom'>,
-  ): Promise<{ recorded: true } | { recorded: false; current: AccountState }>;
+  countSend(userId: string, count: SendCount): Promise<AccountState>;
+  /** Takes back a send counted in `second` that was over the limit. */
+  uncountSend(userId: string, second: number): Promise<void>;
   /** Adds tokens to the day's total (starting the day afresh when it is a new one). */
   addTokens(userId: string, day: string, tokens: number): Promise<void>;
   getApiKey(userId: string): Promise<ApiKeyRecord | undefined>;
@@ -51,12 +57,15 @@ interface AccountItem {
   ciphertext?: Uint8Array;
   last4?: string;
   key_updated_at?: string;
-  sends?: Record<string, number>;
+  /** `rate_{epoch second}`: sends counted in that second (a number each). */
+  [rateAttribute: `${typeof RATE_PREFIX}${number}`]: number;
   tokens_day?: string;
   tokens_used?: number;
   last_room?: string;
-  version?: number;
 }
+
+/** One attribute per second of the rate window, so a send adds to a counter of its own second. */
+const RATE_PREFIX = 'rate_';
 
 export interface DynamoAccountStoreOptions {
   client: DynamoDBDocumentClient;
@@ -65,8 +74,9 @@ export interface DynamoAccountStoreOptions {
 
 /**
  * One small item per user (`ACCOUNT`): a send reads it once (key and limits together) and
- * writes it once, conditionally on its `version`. Its size is bounded whatever the limits: the
- * rate window keeps at most 60 one-second counts.
+ * writes it once, with an atomic counter and no condition, so one user's concurrent sends never
+ * retry. Its size is bounded whatever the limits: the rate window keeps a count per second of
+ * the last minute (seconds that left it are dropped by the next send).
  */
 export class DynamoAccountStore implements AccountStore {
   readonly #db: DynamoDBDocumentClient;
@@ -84,34 +94,51 @@ export class DynamoAccountStore implements AccountStore {
     return stateOf(Item as AccountItem | undefined);
   }
 
-  async recordSend(
-    userId: string,
-    seen: AccountState,
-    next: Pick<AccountState, 'sends' | 'lastRoom'>,
-  ): Promise<{ recorded: true } | { recorded: false; current: AccountState }> {
-    try {
-      await this.#db.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: this.#key(userId),
-          UpdateExpression: `SET sends = :sends, version = :next${next.lastRoom === undefined ? '' : ', last_room = :room'}`,
-          ConditionExpression:
-            seen.version === 0 ? 'attribute_not_exists(version)' : 'version = :seen',
-          ExpressionAttributeValues: {
-            ':sends': next.sends,
-            ':next': seen.version + 1,
-            ...(seen.version === 0 ? {} : { ':seen': seen.version }),
-            ...(next.lastRoom === undefined ? {} : { ':room': next.lastRoom }),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { recorded: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const raw = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-      return { recorded: false, current: stateOf(raw && (unmarshall(raw) as AccountItem)) };
+  async countSend(userId: string, count: SendCount): Promise<AccountState> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const clauses: string[] = [];
+    if (count.second !== undefined) {
+      names['#now'] = `${RATE_PREFIX}${count.second}`;
+      values[':one'] = 1;
+      clauses.push('ADD #now :one');
     }
+    if (count.lastRoom !== undefined) {
+      values[':room'] = count.lastRoom;
+      clauses.push('SET last_room = :room');
+    }
+    // The rate window of items written before per-second counters goes too.
+    const removed = [
+      'sends',
+      ...count.expired.map((second, i) => {
+        names[`#old${i}`] = `${RATE_PREFIX}${second}`;
+        return `#old${i}`;
+      }),
+    ];
+    clauses.push(`REMOVE ${removed.join(', ')}`);
+    const { Attributes } = await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: this.#key(userId),
+        UpdateExpression: clauses.join(' '),
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return stateOf(Attributes as AccountItem | undefined);
+  }
+
+  async uncountSend(userId: string, second: number): Promise<void> {
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: this.#key(userId),
+        UpdateExpression: 'ADD #now :minus',
+        ExpressionAttributeNames: { '#now': `${RATE_PREFIX}${second}` },
+        ExpressionAttributeValues: { ':minus': -1 },
+      }),
+    );
   }
 
   async addTokens(userId: string, day: string, tokens: number): Promise<void> {
@@ -201,10 +228,13 @@ function stateOf(item: AccountItem | undefined): AccountState {
           },
         }
       : {}),
-    sends: Object.fromEntries(Object.entries(item?.sends ?? {}).map(([s, n]) => [s, Number(n)])),
+    sends: Object.fromEntries(
+      Object.entries(item ?? {}).flatMap(([name, value]) =>
+        name.startsWith(RATE_PREFIX) ? [[name.slice(RATE_PREFIX.length), Number(value)]] : [],
+      ),
+    ),
     tokensDay: item?.tokens_day,
     tokensUsed: Number(item?.tokens_used ?? 0),
     lastRoom: item?.last_room,
-    version: Number(item?.version ?? 0),
   };
 }

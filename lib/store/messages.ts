@@ -12,7 +12,7 @@ import { monotonicFactory } from 'ulid';
 import * as z from 'zod';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { BadRequestError, ServiceUnavailableError } from '../errors.ts';
-import { keys, TABLE } from '../table.ts';
+import { keys, roomKey, TABLE } from '../table.ts';
 import { isConditionFailure } from './conditions.ts';
 import {
   fromItem,
@@ -259,7 +259,7 @@ export class DynamoMessageStore implements MessageStore {
           ':room': roomId,
           ':now': then,
           ':preview': [...start.user.content].slice(0, PREVIEW_CHARS).join(''),
-          ':activity': `${then}#${encodeURIComponent(roomId)}`,
+          ':activity': `${then}#${roomKey(roomId)}`,
           ':title': start.title,
         },
         ReturnValues: 'ALL_NEW',

@@ -95,6 +95,24 @@ describe('per-user limits', () => {
     expect(await total('burst-user')).toBe(40);
   });
 
+  it('keeps the limit exact for one user keeping 8 sends in flight: 20 admitted, the rest 429, no 503', async () => {
+    const statuses: number[] = [];
+    let next = 0;
+
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < 40) {
+          next += 1;
+          statuses.push((await send('steady-user', `steady ${next}`)).status);
+        }
+      }),
+    );
+
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+    expect(await total('steady-user')).toBe(40);
+  });
+
   it('stops a user at the daily token limit until midnight UTC', async () => {
     const replies = [];
     for (let i = 0; i < 30; i++) {

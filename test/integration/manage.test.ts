@@ -204,7 +204,7 @@ describe('export', () => {
 
     expect(response.headers.get('content-type')).toMatch(/text\/markdown/);
     expect(text).toMatch(
-      /# a\n\n\*\*You\*\*, .*\n\nfirst room\n\n\*\*Assistant \(gpt-4o-mini\)\*\*/,
+      /# a\n\n\*\*You\*\*, .*\n\n```text\nfirst room\n```\n\n\*\*Assistant \(gpt-4o-mini\)\*\*/,
     );
     expect(text).toContain('# b');
     expect(theirs.status).toBe(404);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { history, newUser, stream } from '../support/api.ts';
+import { follow, history, newUser, send, stream } from '../support/api.ts';
 
 const names = (events: { event: string }[]) => events.map((e) => e.event);
 
@@ -156,5 +156,74 @@ describe('POST /api/chat/ai/stream', () => {
       first.events.at(-1)?.data.id,
     ]);
     expect((await history(user)).body.pagination.total).toBe(2);
+  });
+});
+
+describe('whole code points', () => {
+  it('counts an emoji split across two upstream pieces once, so resuming from any delta id loses nothing', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'emoji [[split-emoji]]' });
+    const deltas = reply.events.filter((e) => e.event === 'delta');
+    const stored = reply.events.at(-1)?.data;
+    const resumed = await Promise.all(
+      deltas.map((delta) =>
+        follow(user, stored.id, { headers: { 'Last-Event-ID': delta.id ?? '' } }),
+      ),
+    );
+
+    expect(stored).toMatchObject({ status: 'complete', content: 'abc😀def' });
+    expect(deltas.map((e) => e.data.content).join('')).toBe('abc😀def');
+    for (const [i, delta] of deltas.entries()) {
+      // What the client had at this delta, and what a resume from its id adds, is the reply.
+      const had = deltas
+        .slice(0, i + 1)
+        .map((e) => e.data.content)
+        .join('');
+      const rest = resumed[i]?.events
+        .filter((e) => e.event === 'delta')
+        .map((e) => e.data.content)
+        .join('');
+      expect(delta.id).toBe(String([...had].length));
+      expect(`${had}${rest}`).toBe('abc😀def');
+    }
+  });
+
+  it('never stores a lone surrogate: half a pair becomes U+FFFD', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'broken [[lone]]' });
+    const page = await history(user);
+
+    expect(reply.events.at(-1)?.data.content).toBe('x\ufffdy');
+    expect(page.body.messages[1].content).toBe('x\ufffdy');
+  });
+});
+
+describe('a reply larger than an item', () => {
+  it('is cut where the item ends and settles as a partial error with a clear reason, never a 500', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'everything [[huge:600]]' });
+    const sent = await send(user, 'again [[huge:600]]');
+    const page = await history(user);
+
+    const stored = reply.events.find((e) => e.event === 'ai_message')?.data;
+    expect(stored).toMatchObject({ status: 'error', partial: true });
+    expect(Buffer.byteLength(stored.content)).toBeGreaterThan(300_000);
+    expect(stored.content.startsWith('000000 xxx')).toBe(true);
+    expect(reply.events.at(-1)).toMatchObject({
+      event: 'error',
+      data: { error: expect.stringMatching(/longer than this service stores/) },
+    });
+    expect(sent.status).toBe(200);
+    expect(sent.body.ai_message).toMatchObject({ status: 'error', partial: true });
+    expect(page.body.messages.map((m: { status: string }) => m.status)).toEqual([
+      'complete',
+      'error',
+      'complete',
+      'error',
+    ]);
+    expect(page.body.messages[1].content).toBe(stored.content);
   });
 });

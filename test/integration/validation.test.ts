@@ -42,6 +42,57 @@ describe('bad input', () => {
     expect((await history(user)).body.pagination.total).toBe(0);
   });
 
+  it('takes room ids of up to 300 characters in any script, each its own conversation', async () => {
+    const user = await newUser();
+    const rooms = [
+      '会'.repeat(300),
+      `${'会'.repeat(299)}話`,
+      '😀'.repeat(300),
+      `a${'é'.repeat(299)}`,
+    ];
+
+    const sent = await Promise.all(
+      rooms.map((room_id) => send(user, `hi ${room_id.length}`, { room_id })),
+    );
+    const pages = await Promise.all(
+      rooms.map((room_id) => history(user, `room_id=${encodeURIComponent(room_id)}`)),
+    );
+    const summaries = await Promise.all(
+      rooms.map((room_id) =>
+        call('GET', `/api/chat/ai/rooms/${encodeURIComponent(room_id)}`, { token: user.token }),
+      ),
+    );
+    const over = await send(user, 'too long', { room_id: '会'.repeat(301) });
+    const listed = await call('GET', '/api/chat/ai/rooms', { token: user.token });
+
+    expect(sent.map((reply) => reply.status)).toEqual([200, 200, 200, 200]);
+    for (const [i, page] of pages.entries()) {
+      expect(page.body.pagination.total).toBe(2);
+      expect(page.body.messages[0]).toMatchObject({
+        room_id: rooms[i],
+        content: `hi ${rooms[i]?.length}`,
+      });
+      expect(summaries[i]?.body.room).toMatchObject({ room_id: rooms[i], message_count: 2 });
+    }
+    expect(over.status).toBe(400);
+    expect(over.body.error).toMatch(/room_id must be 1-300 characters/);
+    expect(listed.body.rooms.map((room: { room_id: string }) => room.room_id).sort()).toEqual(
+      [...rooms].sort(),
+    );
+  });
+
+  it('answers 400 to a room id that is not valid Unicode text', async () => {
+    const user = await newUser();
+
+    const reply = await call('POST', '/api/chat/ai/send', {
+      token: user.token,
+      body: '{"message": "hi", "room_id": "half \\ud83d of a pair"}',
+    });
+
+    expect(reply.status).toBe(400);
+    expect(reply.body.error).toMatch(/room_id must be valid Unicode text/);
+  });
+
   it('answers 413 to a message over 16,000 characters and stores nothing', async () => {
     const user = await newUser();
 

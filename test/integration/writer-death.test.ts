@@ -49,22 +49,35 @@ async function get(stack: DevStack, path: string, token: string) {
   return (await response.json()) as any;
 }
 
+async function exported(stack: DevStack, token: string, format: string) {
+  const response = await fetch(`${stack.url}/api/chat/ai/export?format=${format}`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  return response.text();
+}
+
 describe('a writer that dies mid-reply', () => {
-  it('leaves no reply streaming past the documented bound: readers settle it as error, with what was saved', async () => {
+  it('leaves no reply streaming past the documented bound: every operation treats it as error, with what was saved', async () => {
     model = await startFakeModel();
     const first = await startDevStack({ ...env, OPENAI_BASE_URL: model.baseUrl });
     stacks.push(first);
-    const token = await signDevToken('victim', secret);
+    // One reply is followed after the crash, the other is only looked at and regenerated.
+    const follower = await signDevToken('victim', secret);
+    const regenerator = await signDevToken('regenerator', secret);
     const words = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
-    void readEvents(`${first.url}/api/chat/ai/stream`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ message: `${words} [[slow:100]]` }),
-    }).catch(() => undefined);
+    for (const token of [follower, regenerator]) {
+      void readEvents(`${first.url}/api/chat/ai/stream`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ message: `${words} [[slow:100]]` }),
+      }).catch(() => undefined);
+    }
     let saved = '';
     for (let i = 0; i < 50 && saved.length < 20; i++) {
       await sleep(100);
-      saved = (await get(first, '/api/chat/ai/history/victim', token)).messages?.[1]?.content ?? '';
+      saved =
+        (await get(first, '/api/chat/ai/history/regenerator', regenerator)).messages?.[1]
+          ?.content ?? '';
     }
 
     // Kill the stack as a crash would: no chance to store anything more. Its DynamoDB Local
@@ -76,12 +89,12 @@ describe('a writer that dies mid-reply', () => {
     const second = await startDevStack({ ...env, OPENAI_BASE_URL: model.baseUrl });
     stacks.push(second);
 
-    const before = (await get(second, '/api/chat/ai/history/victim', token)).messages[1];
+    const before = (await get(second, '/api/chat/ai/history/victim', follower)).messages[1];
     const followed = await readEvents(`${second.url}/api/chat/ai/stream/${before.id}`, {
-      headers: { Authorization: `Bearer ${token}` },
+      headers: { Authorization: `Bearer ${follower}` },
     });
     const settledAt = Date.now();
-    const after = (await get(second, '/api/chat/ai/history/victim', token)).messages[1];
+    const after = (await get(second, '/api/chat/ai/history/victim', follower)).messages[1];
 
     expect(before.status).toBe('streaming');
     expect(`reply to: ${words} [[slow:100]]`.startsWith(before.content)).toBe(true);
@@ -91,5 +104,27 @@ describe('a writer that dies mid-reply', () => {
     expect(end?.data).toMatchObject({ id: before.id, status: 'error', partial: true });
     expect(end?.data.content.startsWith(before.content)).toBe(true);
     expect(after).toMatchObject({ id: before.id, status: 'error', content: end?.data.content });
+
+    // Nobody followed the other reply: history, both exports and regenerate agree it is dead.
+    const dead = (await get(second, '/api/chat/ai/history/regenerator', regenerator)).messages[1];
+    const jsonl = (await exported(second, regenerator, 'jsonl'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const markdown = await exported(second, regenerator, 'markdown');
+    const regenerated = await fetch(`${second.url}/api/chat/ai/regenerate`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${regenerator}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+
+    expect(dead.status).toBe('error');
+    expect(jsonl[1]).toMatchObject({ id: dead.id, status: 'error' });
+    expect(markdown).toContain('[error]');
+    expect(markdown).not.toContain('[streaming]');
+    expect(regenerated.status).toBe(200);
+    expect(
+      ((await regenerated.json()) as { ai_message: { status: string } }).ai_message.status,
+    ).toBe('complete');
   }, 60_000);
 });

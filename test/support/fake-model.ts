@@ -13,6 +13,9 @@ import {
  * - `[[break]]` streams part of a reply, then drops the connection;
  * - `[[hang]]` accepts the call and never answers; `[[stall]]` sends two pieces, then nothing;
  * - `[[parts]]` sends its pieces as arrays of text parts, `[[number]]` as a number;
+ * - `[[split-emoji]]` sends `abc`, then an emoji's two UTF-16 halves as two pieces, then `def`,
+ *   700 ms apart (a save falls between the halves); `[[lone]]` sends a lone surrogate;
+ * - `[[huge:KB]]` streams a reply of that many kilobytes (ASCII), in 4 KB pieces;
  * - a request to write a title (AUTO_TITLES=model) gets one, unless the reply says `[[notitle]]`;
  * - otherwise it replies `reply to: <message>`.
  */
@@ -32,6 +35,19 @@ export function startFakeModel(
       const fail = /\[\[fail:(\d{3})\]\]/.exec(last);
       if (fail) return { status: Number(fail[1]), error: `fake upstream failure ${fail[1]}` };
       if (last.includes('[[echo]]')) return { content: JSON.stringify(request.messages) };
+      if (last.includes('[[split-emoji]]')) {
+        const chunks = ['abc', '\ud83d', '\ude00', 'def'];
+        return { content: chunks.join(''), chunks, chunkDelayMs: 700 };
+      }
+      const huge = /\[\[huge:(\d+)\]\]/.exec(last);
+      if (huge) {
+        const chunks = Array.from(
+          { length: Number(huge[1]) / 4 },
+          (_, i) => `${String(i).padStart(6, '0')} ${'x'.repeat(4_088)}\n`,
+        );
+        return { content: chunks.join(''), chunks };
+      }
+      if (last.includes('[[lone]]')) return { content: 'x\udc00y', chunks: ['x\udc00y'] };
       const content = `reply to: ${last}`;
       const chunks = content.split(/(?<= )/);
       if (last.includes('[[break]]')) return { content, chunks, dropAfterChunks: 2 };

@@ -369,16 +369,17 @@ export class MemoryAccounts implements AccountStore {
     return {
       sends: {},
       tokensUsed: 0,
-      version: 0,
       ...(ciphertext
         ? { apiKey: { ciphertext, last4: 'xxxx', updatedAt: new Date(0).toISOString() } }
         : {}),
     };
   }
 
-  async recordSend() {
-    return { recorded: true } as const;
+  async countSend(userId: string) {
+    return this.read(userId);
   }
+
+  async uncountSend() {}
 
   async addTokens() {}
 

@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { keys, TABLE } from '../../lib/table.ts';
+import { keys, roomKey, TABLE } from '../../lib/table.ts';
 
 /** A document client on a local DynamoDB endpoint. */
 export function localDocumentClient(endpoint: string) {
@@ -91,7 +91,7 @@ export async function seedConversation(
         last_message_at: now,
         last_message_preview: content(count - 1).slice(0, 120),
         auto_title: content(0).slice(0, 60),
-        [TABLE.roomsIndex.sortKey]: `${now}#${encodeURIComponent(roomId)}`,
+        [TABLE.roomsIndex.sortKey]: `${now}#${roomKey(roomId)}`,
       },
     }),
   );

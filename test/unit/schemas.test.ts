@@ -40,13 +40,19 @@ describe('room ids', () => {
     }
   });
 
-  it('refuses empty, control-character, over-long and unencodable ids with a clear message', () => {
+  it('accepts 300 characters of any script, as documented', () => {
+    for (const value of ['漢'.repeat(300), '😀'.repeat(300), 'é'.repeat(300)]) {
+      expect(room(value).success, value).toBe(true);
+    }
+  });
+
+  it('refuses empty, control-character, over-long and malformed ids with a clear message', () => {
     for (const [value, message] of [
       ['', /1-300 characters/],
       ['a\nb', /control characters/],
       ['x'.repeat(301), /1-300 characters/],
-      ['漢'.repeat(300), /too long once encoded/],
-      ['\ud800', /too long once encoded/],
+      ['漢'.repeat(301), /1-300 characters/],
+      ['\ud800', /valid Unicode text/],
     ] as const) {
       const result = room(value);
       expect(result.success, JSON.stringify(value)).toBe(false);
