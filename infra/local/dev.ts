@@ -33,6 +33,8 @@ const { ensureTable, startDynamoDbLocal } = await import('./dynamodb-local.ts');
 const { loadRoutes, startHttpServer } = await import('./http-server.ts');
 
 const runFile = join(dataDir, 'dev-run.json');
+/** Whether the record in runFile is this run's (a refused start leaves the other's alone). */
+let recorded = false;
 const stops: (() => Promise<void>)[] = [];
 let stopping = false;
 async function stopAll(code: number, why?: string) {
@@ -47,7 +49,7 @@ async function stopAll(code: number, why?: string) {
     say(`could not stop everything: ${failures.join('; ')}`);
     process.exit(1);
   }
-  forgetRun(runFile);
+  if (recorded) forgetRun(runFile);
   if (why) say(why);
   process.exit(code);
 }
@@ -73,6 +75,7 @@ try {
   // Recorded before DynamoDB Local starts, so that a second start meanwhile is refused rather
   // than taking this run's Java for a leftover.
   recordRun(runFile, { pid: process.pid });
+  recorded = true;
   const db = external
     ? { endpoint: external, stop: async () => undefined, pid: undefined }
     : await startDynamoDbLocal({

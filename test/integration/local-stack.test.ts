@@ -138,16 +138,20 @@ describe('npm run dev, as a newcomer meets it', () => {
     expect(refused.output).toContain('DYNAMODB_PORT=<port>');
   }, 60_000);
 
-  it('refuses a second run from the same DATA_DIR, saying which process holds it', async () => {
+  it('refuses a second run from the same DATA_DIR, saying which process holds it, and a third too', async () => {
     const dir = dataDir();
     const first = await startDevStack({ DATA_DIR: dir });
     try {
       const second = await runDev({ DATA_DIR: dir, PORT: '0' });
+      const third = await runDev({ DATA_DIR: dir, PORT: '0' });
 
-      expect(second.code).toBe(1);
-      expect(second.output).toContain(
-        `Another npm run dev is already running from this DATA_DIR (pid ${first.child.pid}`,
-      );
+      for (const refused of [second, third]) {
+        expect(refused.code).toBe(1);
+        expect(refused.output).toContain(
+          `Another npm run dev is already running from this DATA_DIR (pid ${first.child.pid}`,
+        );
+      }
+      expect(javas(dir)).toHaveLength(1);
       expect((await fetch(`${first.url}/health`)).status).toBe(200);
     } finally {
       await first.stop();
