@@ -20,8 +20,26 @@ const dataDir = () => {
   return dir;
 };
 
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+/** The process groups started as a terminal starts them (each test stops its own). */
+const groups: number[] = [];
+
+/** SIGKILL, to a pid or (negative) a process group that may be gone already. */
+const kill = (pid: number) => {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already, as it should be.
+  }
+};
+
+afterAll(async () => {
+  // A test that failed halfway leaves no stack running.
+  for (const group of groups) kill(-group);
+  for (const dir of dirs) {
+    for (const pid of running(dir).split('\n').filter(Boolean)) kill(Number(pid));
+    await gone(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** `pgrep`'s answer, or '' when nothing matches. */
@@ -95,6 +113,7 @@ async function startInTerminal(how: 'npm run dev' | 'node', env: Record<string, 
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
+  groups.push(child.pid as number);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   for (let i = 0; i < 300 && !output.includes('listening on'); i++) await sleep(200);
   expect(output).toContain('listening on');
