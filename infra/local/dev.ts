@@ -1,7 +1,5 @@
 import { join, resolve } from 'node:path';
 import { DEV_JWT_SECRET } from './dev-token.ts';
-import { ensureTable, startDynamoDbLocal } from './dynamodb-local.ts';
-import { loadRoutes, startHttpServer } from './http-server.ts';
 import { startLocalKms } from './kms-server.ts';
 import { checkLeftovers, forgetRun, recordRun } from './leftovers.ts';
 import { startOfflineModel } from './offline-model.ts';
@@ -28,19 +26,37 @@ env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const devSecret = !env.JWT_SECRET && !env.JWT_SECRET_ARN && !env.JWKS_URL;
 if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
 
+// Modules of lib/ read their settings when they load (lib/metrics.ts builds its Metrics, which
+// read POWERTOOLS_METRICS_DISABLED, as it is imported), so whatever reaches lib/ is imported
+// only now that the environment above is set; the modules imported statically reach none.
+const { ensureTable, startDynamoDbLocal } = await import('./dynamodb-local.ts');
+const { loadRoutes, startHttpServer } = await import('./http-server.ts');
+
 const runFile = join(dataDir, 'dev-run.json');
+/** Whether the record in runFile is this run's (a refused start leaves the other's alone). */
+let recorded = false;
 const stops: (() => Promise<void>)[] = [];
 let stopping = false;
 async function stopAll(code: number, why?: string) {
   if (stopping) return;
   stopping = true;
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
-  forgetRun(runFile);
+  const failures: string[] = [];
+  for (const stop of stops.reverse()) {
+    await stop().catch((error: Error) => failures.push(error.message));
+  }
+  if (failures.length > 0) {
+    // The record of the run stays, so that the next start finds what may still run.
+    say(`could not stop everything: ${failures.join('; ')}`);
+    process.exit(1);
+  }
+  if (recorded) forgetRun(runFile);
   if (why) say(why);
   process.exit(code);
 }
-process.on('SIGINT', () => void stopAll(0, 'stopped: the API, the model, KMS and DynamoDB Local'));
-process.on('SIGTERM', () => void stopAll(0, 'stopped: the API, the model, KMS and DynamoDB Local'));
+const stopped = 'stopped: the API, the model, KMS and DynamoDB Local';
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => void stopAll(0, stopped));
+}
 // `npm run dev` stopped with SIGTERM (an IDE's stop button, `timeout`) does not pass the signal
 // on: when the process that started this one goes away, stop too, rather than serve on alone.
 const parent = process.ppid;
@@ -50,19 +66,24 @@ setInterval(() => {
 }, 1_000).unref();
 
 try {
-  checkLeftovers(runFile, say);
   // An explicit endpoint (another DynamoDB Local, or a measuring proxy in front of one) is used
   // as it is; otherwise the stack starts its own.
   const external = env.AWS_ENDPOINT_URL_DYNAMODB;
   const inMemory = env.DYNAMODB_IN_MEMORY === 'true';
+  const dbPath = external || inMemory ? undefined : join(dataDir, 'dynamodb');
+  await checkLeftovers(runFile, dbPath, say);
+  // Recorded before DynamoDB Local starts, so that a second start meanwhile is refused rather
+  // than taking this run's Java for a leftover.
+  recordRun(runFile, { pid: process.pid });
+  recorded = true;
   const db = external
     ? { endpoint: external, stop: async () => undefined, pid: undefined }
     : await startDynamoDbLocal({
-        dataDir: inMemory ? undefined : join(dataDir, 'dynamodb'),
+        dataDir: dbPath,
         ...(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {}),
       });
   stops.push(db.stop);
-  recordRun(runFile, { pid: process.pid, javaPid: 'pid' in db ? db.pid : undefined });
+  recordRun(runFile, { pid: process.pid, javaPid: db.pid });
   await ensureTable(db.endpoint, env.TABLE_NAME);
   env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
 
@@ -83,7 +104,9 @@ try {
     stops.push(offline.close);
     env.OPENAI_BASE_URL = offline.baseUrl;
     env.OPENAI_API_KEY ??= 'offline';
-    say(`model: built-in offline responder (set OPENAI_BASE_URL for a real one)`);
+    say(
+      `model: built-in offline responder at ${offline.baseUrl} (set OPENAI_BASE_URL for a real one)`,
+    );
   } else {
     say(`model: ${env.OPENAI_BASE_URL}`);
   }

@@ -13,6 +13,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TABLE } from '../../lib/table.ts';
+import { stopDynamoDbLocal } from './leftovers.ts';
 import { assertPortFree } from './net.ts';
 
 export interface DynamoDbLocalOptions {
@@ -45,6 +46,11 @@ function engineDir(): string {
  * Java runs under a small shell that holds a pipe from this process and kills Java when the
  * pipe closes: however this process ends (Ctrl-C, SIGTERM, a crash, SIGKILL), Java goes too.
  * The shell's first line is Java's pid.
+ *
+ * The shell runs in a session of its own. Ctrl-C in a terminal sends SIGINT to the whole
+ * foreground process group: in it, the shell would die of it at once, before its `kill`, while
+ * Java, a background job of a non-interactive shell, ignores SIGINT and would run on alone.
+ * Apart, the two are stopped by this process only, through the pipe.
  */
 const WATCHDOG =
   'java "$@" & java=$!; echo "$java"; cat >/dev/null; kill "$java" 2>/dev/null; wait "$java"';
@@ -74,7 +80,11 @@ export async function startDynamoDbLocal({
   const child =
     process.platform === 'win32'
       ? spawn('java', java, { cwd: engine, stdio: 'pipe' })
-      : spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...java], { cwd: engine, stdio: 'pipe' });
+      : spawn('sh', ['-c', WATCHDOG, 'dynamodb-local', ...java], {
+          cwd: engine,
+          stdio: 'pipe',
+          detached: true,
+        });
   let output = '';
   let javaPid: number | undefined = process.platform === 'win32' ? child.pid : undefined;
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -102,14 +112,22 @@ export async function startDynamoDbLocal({
     endpoint,
     () => child.exitCode === null && child.signalCode === null,
   );
-  const outcome = await Promise.race([ready.then(() => null), exited]);
-  if (outcome) throw outcome;
+  const stop = async () => {
+    await stopChild(child);
+    // Java outlives its watchdog only if the watchdog was killed on its own.
+    if (javaPid !== undefined && process.platform !== 'win32') await stopDynamoDbLocal(javaPid);
+  };
+  const outcome = await Promise.race([ready.then(() => null), exited]).catch((error) => error);
+  if (outcome) {
+    await stop();
+    throw outcome;
+  }
   return {
     endpoint,
     get pid() {
       return javaPid;
     },
-    stop: () => stopChild(child),
+    stop,
   };
 }
 
@@ -185,7 +203,7 @@ async function waitUntilReady(endpoint: string, alive: () => boolean, timeoutMs 
   }
 }
 
-/** Closes the watchdog's pipe (it stops Java and waits for it), then makes sure. */
+/** Closes the watchdog's pipe (it stops Java and waits for it), then makes sure the watchdog is gone. */
 async function stopChild(child: ChildProcess) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((done) => child.once('exit', done));

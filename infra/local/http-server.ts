@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  maxHeaderSize,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { corsHeaders } from '../../lib/http/middleware.ts';
@@ -79,8 +87,11 @@ export interface LocalHttpServer {
  * HTTP response. CORS preflights are answered here, as the gateway answers them.
  */
 export async function startHttpServer(options: LocalHttpServerOptions): Promise<LocalHttpServer> {
+  const answering = new WeakMap<Socket, ServerResponse>();
   const server = createServer((req, res) => {
     const started = Date.now();
+    answering.set(req.socket, res);
+    res.once('finish', () => answering.delete(req.socket));
     serve(options, req, res)
       .catch(() => send(res, jsonError(502, 'Internal server error', {})))
       .finally(() =>
@@ -89,12 +100,62 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
         ),
       );
   });
+  server.on('clientError', (error: ParserError, socket: Socket) =>
+    refuseUnparsed(options, error, socket, answering.get(socket)),
+  );
   const port = await listenOnLoopback(server, {
     port: options.port ?? 0,
     what: 'the API',
     variable: 'PORT',
   });
   return { url: `http://127.0.0.1:${port}`, server, close: () => closeServer(server) };
+}
+
+/** An error of Node's HTTP parser: llhttp's code (`HPE_...`) and its reason, and the bytes it read. */
+type ParserError = Error & { code?: string; reason?: string; rawPacket?: Buffer };
+
+/**
+ * A request the HTTP parser refused before any handler could see it (headers over Node's
+ * limit, a control character in a header, a line without a colon) gets the API's error shape,
+ * as every other refusal does, rather than Node's bare status line; the connection is closed,
+ * since the parser cannot find where the next request starts. Nothing is written once an
+ * earlier response on this connection has begun, or the client would read a corrupt answer.
+ */
+function refuseUnparsed(
+  options: LocalHttpServerOptions,
+  error: ParserError,
+  socket: Socket,
+  inFlight: ServerResponse | undefined,
+) {
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, `The request line and headers are too large (at most ${maxHeaderSize / 1024} KB)`]
+      : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? [413, 'The chunk extensions are too large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'The request took too long to arrive']
+          : [400, `Malformed request${error.reason ? `: ${error.reason}` : ''}`];
+  // The parser kept no headers; the Origin is looked for in the bytes it had read, so that a
+  // browser may show the answer to an allowed page.
+  const origin = /\r\norigin:[ \t]*([^\r\n]*)/i.exec(
+    error.rawPacket?.toString('latin1') ?? '',
+  )?.[1];
+  const { headers, body } = jsonError(
+    status,
+    message,
+    corsHeaders(options.allowedOrigins, origin?.trim()),
+  );
+  const head = Object.entries({
+    ...headers,
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join('')}\r\n${body}`);
+  options.log?.(`(unparsed request) ${status} (${error.code})`);
 }
 
 async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res: ServerResponse) {
