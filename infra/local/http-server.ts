@@ -210,8 +210,46 @@ async function serve(options: LocalHttpServerOptions, req: IncomingMessage, res:
     await serveStream(route.handler as unknown as StreamingProxyHandler, event, route.spec, res);
     return;
   }
-  send(res, await withinTimeout(route.handler(event, lambdaContext(route.spec)), route.spec, cors));
+  await buffered.take();
+  try {
+    const answer = route.handler(event, lambdaContext(route.spec));
+    send(res, await withinTimeout(answer, route.spec, cors));
+  } finally {
+    buffered.give();
+  }
 }
+
+/**
+ * At most this many buffered invocations run at once. In AWS each invocation has a container
+ * (an event loop) of its own; here they all share one, and a burst (100 sends at once from a
+ * script) made every invocation wait on the others' work until its AWS clients' timeouts passed:
+ * spurious 503s. The rest wait their turn before they start, as requests to a busy function wait
+ * for a container to start. Streaming routes, mostly idle while they wait on the model or poll,
+ * are not counted.
+ */
+const BUFFERED_CONCURRENCY = 16;
+
+/** A counting semaphore: `take` waits for a free slot, `give` frees one. */
+function slots(count: number) {
+  let free = count;
+  const waiting: (() => void)[] = [];
+  return {
+    async take() {
+      if (free > 0) {
+        free -= 1;
+        return;
+      }
+      await new Promise<void>((resume) => waiting.push(resume));
+    },
+    give() {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    },
+  };
+}
+
+const buffered = slots(BUFFERED_CONCURRENCY);
 
 /**
  * A buffered answer, or API Gateway's 504 once the route's timeout passes (in AWS the function
