@@ -1,7 +1,7 @@
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import type { deletedKeyAnswer } from '#lib/schemas.ts';
-import { accountStore } from '#lib/wiring.ts';
+import type { deletedKeyAnswer } from '#api/schemas.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { accountStore } from '#wiring/stores.ts';
 
 const accounts = accountStore();
 

@@ -1,7 +1,7 @@
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import type { eraseAnswer } from '#lib/schemas.ts';
-import { erasure } from '#lib/wiring.ts';
+import type { eraseAnswer } from '#api/schemas.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { erasure } from '#wiring/stores.ts';
 
 const users = erasure();
 

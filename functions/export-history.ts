@@ -1,21 +1,23 @@
 import { PassThrough } from 'node:stream';
-import { NotFoundError } from '#lib/errors.ts';
-import { EXPORT_TYPES, exportFileName, writeExport } from '#lib/http/export.ts';
-import { parseQuery } from '#lib/http/input.ts';
-import { streamRoute } from '#lib/http/route.ts';
-import { exportQuerySchema } from '#lib/schemas.ts';
-import { messageStore } from '#lib/wiring.ts';
+import { exportQuerySchema } from '#api/schemas.ts';
+import { NO_SUCH_CONVERSATION } from '#chat/wording.ts';
+import { NotFoundError } from '#commons/errors.ts';
+import { EXPORT_TYPES, exportFileName, writeExport } from '#http/export.ts';
+import { parseQuery } from '#http/input.ts';
+import { streamRoute } from '#http/route.ts';
+import { conversationStore, historyStore } from '#wiring/stores.ts';
 
-const messages = messageStore();
+const conversations = conversationStore();
+const history = historyStore();
 
 export const handler = streamRoute(async (event, { userId }) => {
   const { format, room_id } = parseQuery(event, exportQuerySchema);
-  if (room_id && !(await messages.summary(userId, room_id))) {
-    throw new NotFoundError('No such conversation');
+  if (room_id && !(await conversations.summary(userId, room_id))) {
+    throw new NotFoundError(NO_SUCH_CONVERSATION);
   }
   const body = new PassThrough();
   body.on('error', () => undefined);
-  const rooms = room_id ? [room_id] : messages.roomIds(userId);
+  const rooms = room_id ? [room_id] : conversations.roomIds(userId);
   return {
     statusCode: 200,
     headers: {
@@ -24,6 +26,6 @@ export const handler = streamRoute(async (event, { userId }) => {
       'Cache-Control': 'no-store',
     },
     body,
-    background: writeExport(messages, userId, rooms, format, body),
+    background: writeExport(history, userId, rooms, format, body),
   };
 });

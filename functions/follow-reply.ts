@@ -1,13 +1,13 @@
-import { followSettings } from '#lib/config.ts';
-import { findReply, followReply } from '#lib/follow-reply.ts';
-import { sendFollowEvents } from '#lib/http/follow-events.ts';
-import { messageIdParam, resumeOffset } from '#lib/http/input.ts';
-import { streamRoute } from '#lib/http/route.ts';
-import { SSE_HEADERS, SseBody } from '#lib/http/sse.ts';
-import { replyStore } from '#lib/wiring.ts';
+import { findReply, followReply } from '#chat/follow-reply.ts';
+import { replySettings } from '#commons/config.ts';
+import { sendFollowEvents } from '#http/follow-events.ts';
+import { messageIdParam, resumeOffset } from '#http/input.ts';
+import { streamRoute } from '#http/route.ts';
+import { SSE_HEADERS, SseBody } from '#http/sse.ts';
+import { replyStore } from '#wiring/stores.ts';
 
 const replies = replyStore();
-const { STREAM_POLL_MS } = followSettings();
+const { STREAM_POLL_MS } = replySettings();
 /** Time kept back from the function's timeout to say goodbye (a `reconnect` event). */
 const END_MARGIN_MS = 5_000;
 

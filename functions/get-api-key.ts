@@ -1,8 +1,8 @@
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { apiKeyView } from '#lib/http/views.ts';
-import type { apiKeyAnswer } from '#lib/schemas.ts';
-import { accountStore } from '#lib/wiring.ts';
+import type { apiKeyAnswer } from '#api/schemas.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { apiKeyView } from '#http/views.ts';
+import { accountStore } from '#wiring/stores.ts';
 
 const accounts = accountStore();
 

@@ -1,11 +1,11 @@
-import { parseQuery, requireSelf } from '#lib/http/input.ts';
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { messageView } from '#lib/http/views.ts';
-import { defaultRoomId, type historyAnswer, historyQuerySchema } from '#lib/schemas.ts';
-import { messageStore } from '#lib/wiring.ts';
+import { defaultRoomId, type historyAnswer, historyQuerySchema } from '#api/schemas.ts';
+import { parseQuery, requireSelf } from '#http/input.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { messageView } from '#http/views.ts';
+import { historyStore } from '#wiring/stores.ts';
 
-const messages = messageStore();
+const messages = historyStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
   requireSelf(event.pathParameters?.userId, userId, 'Unauthorized to access this chat history');

@@ -1,18 +1,19 @@
-import { NotFoundError } from '#lib/errors.ts';
-import { roomIdParam } from '#lib/http/input.ts';
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { roomDetailsView } from '#lib/http/views.ts';
-import type { roomAnswer } from '#lib/schemas.ts';
-import { messageStore } from '#lib/wiring.ts';
+import type { roomAnswer } from '#api/schemas.ts';
+import { NO_SUCH_CONVERSATION } from '#chat/wording.ts';
+import { NotFoundError } from '#commons/errors.ts';
+import { roomIdParam } from '#http/input.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { roomDetailsView } from '#http/views.ts';
+import { conversationStore } from '#wiring/stores.ts';
 
-const messages = messageStore();
+const conversations = conversationStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
-  const room = await messages.summary(userId, roomIdParam(event));
+  const room = await conversations.summary(userId, roomIdParam(event));
   // A conversation with nothing in it and no name of its own (cleared, or being deleted) is gone.
   if (!room || (room.messageCount === 0 && !room.titled)) {
-    throw new NotFoundError('No such conversation');
+    throw new NotFoundError(NO_SUCH_CONVERSATION);
   }
   return ok<typeof roomAnswer>({ room: roomDetailsView(room) });
 });

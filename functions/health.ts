@@ -1,10 +1,10 @@
-import { checkAuthConfig } from '#lib/auth.ts';
-import { authSettings } from '#lib/config.ts';
-import { ConfigError, ServiceUnavailableError } from '#lib/errors.ts';
-import { fail, ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import type { healthAnswer } from '#lib/schemas.ts';
-import { accountStore } from '#lib/wiring.ts';
+import type { healthAnswer } from '#api/schemas.ts';
+import { authSettings } from '#commons/config.ts';
+import { ConfigError, ServiceUnavailableError } from '#commons/errors.ts';
+import { checkAuthConfig } from '#http/auth.ts';
+import { fail, ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { accountStore } from '#wiring/stores.ts';
 
 const accounts = accountStore();
 const auth = authSettings();

@@ -1,11 +1,11 @@
-import { httpSettings } from '#lib/config.ts';
-import { parseBody } from '#lib/http/input.ts';
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { apiKeyView } from '#lib/http/views.ts';
-import { kmsKeyVault } from '#lib/key-vault.ts';
-import { apiKeyBodySchema, type savedKeyAnswer } from '#lib/schemas.ts';
-import { accountStore } from '#lib/wiring.ts';
+import { apiKeyBodySchema, type savedKeyAnswer } from '#api/schemas.ts';
+import { httpSettings } from '#commons/config.ts';
+import { parseBody } from '#http/input.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { apiKeyView } from '#http/views.ts';
+import { accountStore } from '#wiring/stores.ts';
+import { kmsKeyVault } from '#wiring/vault.ts';
 
 const { MAX_BODY_BYTES } = httpSettings();
 const vault = kmsKeyVault();

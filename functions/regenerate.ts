@@ -1,20 +1,17 @@
-import { prepareRegeneration } from '#lib/chat.ts';
-import { chatDeps } from '#lib/chat-wiring.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { regenerateRequestParser } from '#lib/http/send-request.ts';
-import { bufferedTurn } from '#lib/http/turns.ts';
-import { idempotencyStore } from '#lib/wiring.ts';
+import { prepareRegeneration } from '#chat/prepare.ts';
+import { replyDeadline } from '#chat/turn.ts';
+import { httpRoute } from '#http/route.ts';
+import { regenerateRequestParser } from '#http/send-request.ts';
+import { bufferedTurn } from '#http/turns.ts';
+import { chatDeps } from '#wiring/chat.ts';
 
 const parse = regenerateRequestParser();
 const deps = chatDeps();
-const idempotency = idempotencyStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
   const { request, key } = parse(event, userId);
-  const deadline = Date.now() + deps.settings.OPENAI_TIMEOUT_MS;
-  return bufferedTurn({
-    deps,
-    idempotency,
+  const deadline = replyDeadline(deps.settings);
+  return bufferedTurn(deps, {
     userId,
     key,
     fingerprint: ['regenerate', request],

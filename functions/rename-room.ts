@@ -1,19 +1,20 @@
-import { httpSettings } from '#lib/config.ts';
-import { NotFoundError } from '#lib/errors.ts';
-import { parseBody, roomIdParam } from '#lib/http/input.ts';
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { roomDetailsView } from '#lib/http/views.ts';
-import { renameBodySchema, type roomAnswer } from '#lib/schemas.ts';
-import { messageStore } from '#lib/wiring.ts';
+import { renameBodySchema, type roomAnswer } from '#api/schemas.ts';
+import { NO_SUCH_CONVERSATION } from '#chat/wording.ts';
+import { httpSettings } from '#commons/config.ts';
+import { NotFoundError } from '#commons/errors.ts';
+import { parseBody, roomIdParam } from '#http/input.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { roomDetailsView } from '#http/views.ts';
+import { conversationStore } from '#wiring/stores.ts';
 
 const { MAX_BODY_BYTES } = httpSettings();
-const messages = messageStore();
+const conversations = conversationStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
   const roomId = roomIdParam(event);
   const { title } = parseBody(event, renameBodySchema, MAX_BODY_BYTES);
-  const room = await messages.rename(userId, roomId, title);
-  if (!room) throw new NotFoundError('No such conversation');
+  const room = await conversations.rename(userId, roomId, title);
+  if (!room) throw new NotFoundError(NO_SUCH_CONVERSATION);
   return ok<typeof roomAnswer>({ room: roomDetailsView(room) });
 });

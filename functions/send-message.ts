@@ -1,21 +1,17 @@
-import { prepareTurn } from '#lib/chat.ts';
-import { chatDeps } from '#lib/chat-wiring.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { sendRequestParser } from '#lib/http/send-request.ts';
-import { bufferedTurn } from '#lib/http/turns.ts';
-import { idempotencyStore } from '#lib/wiring.ts';
+import { prepareTurn } from '#chat/prepare.ts';
+import { replyDeadline } from '#chat/turn.ts';
+import { httpRoute } from '#http/route.ts';
+import { sendRequestParser } from '#http/send-request.ts';
+import { bufferedTurn } from '#http/turns.ts';
+import { chatDeps } from '#wiring/chat.ts';
 
 const parse = sendRequestParser();
 const deps = chatDeps();
-const idempotency = idempotencyStore();
 
 export const handler = httpRoute(async (event, { userId }) => {
   const { request, key } = parse(event, userId);
-  // One deadline for the model call and its retries, inside API Gateway's 29 s.
-  const deadline = Date.now() + deps.settings.OPENAI_TIMEOUT_MS;
-  return bufferedTurn({
-    deps,
-    idempotency,
+  const deadline = replyDeadline(deps.settings);
+  return bufferedTurn(deps, {
     userId,
     key,
     fingerprint: ['send', request],

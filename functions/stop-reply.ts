@@ -1,14 +1,14 @@
-import { modelSettings } from '#lib/config.ts';
-import { stopReply } from '#lib/follow-reply.ts';
-import { messageIdParam } from '#lib/http/input.ts';
-import { ok } from '#lib/http/respond.ts';
-import { httpRoute } from '#lib/http/route.ts';
-import { messageView } from '#lib/http/views.ts';
-import type { stopAnswer } from '#lib/schemas.ts';
-import { replyStore } from '#lib/wiring.ts';
+import type { stopAnswer } from '#api/schemas.ts';
+import { stopReply } from '#chat/follow-reply.ts';
+import { replySettings } from '#commons/config.ts';
+import { messageIdParam } from '#http/input.ts';
+import { ok } from '#http/respond.ts';
+import { httpRoute } from '#http/route.ts';
+import { messageView } from '#http/views.ts';
+import { replyStore } from '#wiring/stores.ts';
 
 const replies = replyStore();
-const { STREAM_FLUSH_MS } = modelSettings();
+const { STREAM_FLUSH_MS } = replySettings();
 
 export const handler = httpRoute(async (event, { userId }) => {
   const { stopped, message } = await stopReply(

@@ -1,23 +1,18 @@
-import { prepareTurn } from '#lib/chat.ts';
-import { chatDeps } from '#lib/chat-wiring.ts';
-import { streamRoute } from '#lib/http/route.ts';
-import { sendRequestParser } from '#lib/http/send-request.ts';
-import { streamedTurn } from '#lib/http/turns.ts';
-import { idempotencyStore } from '#lib/wiring.ts';
+import { prepareTurn } from '#chat/prepare.ts';
+import { replyDeadline } from '#chat/turn.ts';
+import { streamRoute } from '#http/route.ts';
+import { sendRequestParser } from '#http/send-request.ts';
+import { streamedTurn } from '#http/turns.ts';
+import { chatDeps } from '#wiring/chat.ts';
 
 const parse = sendRequestParser();
 const deps = chatDeps();
-const idempotency = idempotencyStore();
-/** Time kept back from the function's timeout to store the reply after the model stops. */
-const SAVE_MARGIN_MS = 5_000;
 
 export const handler = streamRoute(async (event, context) => {
   const { userId } = context;
   const { request, key } = parse(event, userId);
-  const deadline = Date.now() + context.getRemainingTimeInMillis() - SAVE_MARGIN_MS;
-  return streamedTurn({
-    deps,
-    idempotency,
+  const deadline = replyDeadline(deps.settings, context.getRemainingTimeInMillis());
+  return streamedTurn(deps, {
     userId,
     key,
     fingerprint: ['stream', request],

@@ -16,11 +16,11 @@ export const BUNDLE = {
   target: 'node24',
   banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
   mainFields: ['module', 'main'],
-  /** Loaded only when a count is needed (lib/token-count.ts), from files beside the bundle. */
+  /** Loaded only when a count is needed (lib/chat/tokens.ts), from files beside the bundle. */
   external: ['gpt-tokenizer/encoding/*'],
 } as const;
 
-/** The encodings `lib/token-count.ts` may load. */
+/** The encodings `lib/chat/tokens.ts` may load. */
 export const ENCODINGS = ['o200k_base', 'cl100k_base'];
 
 /**

@@ -4,7 +4,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RouteSpec } from '../lib/routes.ts';
+import type { RouteSpec } from '#api/route-spec.ts';
 import { BUNDLE, entryFor, PROJECT_ROOT, shipRankTables } from './bundling.ts';
 
 export interface ChatFunctionProps {
@@ -22,8 +22,8 @@ export interface ChatFunctionProps {
  * request, and the Tracer (aws-xray-sdk-core) adds about 127 KB to each bundle and about 48 ms
  * to each cold start's import (measured; the metrics module costs 15 KB and 5 ms), on the
  * functions whose cold start is the figure we watch. What an operator needs inside a request is
- * in the metrics (model latency, tokens, upstream failures by kind, 429s, replays: lib/metrics.ts)
- * and in the structured logs, which carry the request id.
+ * in the metrics (model latency, tokens, upstream failures by kind, 429s, replays:
+ * lib/commons/metrics.ts) and in the structured logs, which carry the request id.
  *
  * Memory: 1024 MB for the routes that call the model (the openai client and JSON of a whole
  * context; more memory also means more CPU, which shortens cold starts), 512 MB for the rest,

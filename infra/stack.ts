@@ -32,9 +32,10 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
-import { encryptionContext } from '../lib/key-vault.ts';
-import { CORS_ALLOW_HEADERS, type RouteSpec, routes } from '../lib/routes.ts';
-import { TABLE } from '../lib/table.ts';
+import { encryptionContext } from '#adapters/key-vault.ts';
+import type { RouteSpec } from '#api/route-spec.ts';
+import { CORS_ALLOW_HEADERS, routes } from '#api/routes.ts';
+import { TABLE } from '#store/table.ts';
 import { ChatFunction } from './chat-function.ts';
 import { configFromContext, type StackConfig } from './config.ts';
 

@@ -26,8 +26,8 @@ env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const devSecret = !env.JWT_SECRET && !env.JWT_SECRET_ARN && !env.JWKS_URL;
 if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
 
-// Modules of lib/ read their settings when they load (lib/metrics.ts builds its Metrics, which
-// read POWERTOOLS_METRICS_DISABLED, as it is imported), so whatever reaches lib/ is imported
+// Modules of lib/ read their settings when they load (lib/commons/metrics.ts builds its Metrics,
+// which read POWERTOOLS_METRICS_DISABLED, as it is imported), so whatever reaches lib/ is imported
 // only now that the environment above is set; the modules imported statically reach none.
 const { ensureTable, startDynamoDbLocal } = await import('./dynamodb-local.ts');
 const { loadRoutes, startHttpServer } = await import('./http-server.ts');
@@ -112,8 +112,8 @@ try {
   }
 
   // Settings are read when the handlers load, so this import comes after the env is complete.
-  const { httpSettings } = await import('../../lib/config.ts');
-  const { buildOpenApi } = await import('../../lib/openapi.ts');
+  const { httpSettings } = await import('#commons/config.ts');
+  const { buildOpenApi } = await import('#api/openapi.ts');
   const openApi = JSON.stringify(buildOpenApi(process.env.npm_package_version ?? 'local'));
   const http = await startHttpServer({
     routes: await loadRoutes(),

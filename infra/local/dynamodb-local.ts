@@ -12,7 +12,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../../lib/table.ts';
+import { TABLE } from '#store/table.ts';
 import { stopDynamoDbLocal } from './leftovers.ts';
 import { assertPortFree } from './net.ts';
 

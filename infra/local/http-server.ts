@@ -10,8 +10,9 @@ import {
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { corsHeaders } from '../../lib/http/middleware.ts';
-import { CORS_ALLOW_HEADERS, type RouteSpec, routes } from '../../lib/routes.ts';
+import type { RouteSpec } from '#api/route-spec.ts';
+import { CORS_ALLOW_HEADERS, routes } from '#api/routes.ts';
+import { corsHeaders } from '#http/middleware.ts';
 import {
   installLambdaStreamingGlobals,
   isStreamingHandler,

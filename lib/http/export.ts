@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import type { PassThrough } from 'node:stream';
-import { logger } from '../logger.ts';
-import { effectiveStatus } from '../store/message-item.ts';
-import type { MessageStore, StoredMessage } from '../store/messages.ts';
+import { effectiveStatus } from '#chat/liveness.ts';
+import type { StoredMessage } from '#chat/message.ts';
+import { logger } from '#commons/logger.ts';
+import type { HistoryStore } from '#store/history.ts';
 import { messageView } from './views.ts';
 
 export type ExportFormat = 'jsonl' | 'markdown';
@@ -25,7 +26,7 @@ export function exportFileName(format: ExportFormat, roomId?: string): string {
  * transcript.
  */
 export async function writeExport(
-  messages: MessageStore,
+  history: Pick<HistoryStore, 'readAll'>,
   userId: string,
   rooms: AsyncIterable<string> | string[],
   format: ExportFormat,
@@ -38,7 +39,7 @@ export async function writeExport(
   try {
     for await (const roomId of rooms) {
       if (format === 'markdown') await write(`# ${escapeInline(roomId)}\n\n`);
-      for await (const page of messages.scan(userId, roomId)) {
+      for await (const page of history.readAll(userId, roomId)) {
         await write(page.map((message) => render(message, format)).join(''));
       }
     }

@@ -1,6 +1,6 @@
-import type { FollowEvent } from '../follow-reply.ts';
-import { logger } from '../logger.ts';
-import { REPLY_GONE } from '../wording.ts';
+import type { FollowEvent } from '#chat/follow-reply.ts';
+import { INTERNAL_ERROR, REPLY_GONE } from '#chat/wording.ts';
+import { logger } from '#commons/logger.ts';
 import type { SseBody } from './sse.ts';
 import { messageView } from './views.ts';
 
@@ -25,7 +25,7 @@ export async function sendFollowEvents(events: AsyncGenerator<FollowEvent>, sse:
     }
   } catch (error) {
     logger.error('following a reply failed', { error: { name: (error as Error).name } });
-    sse.send('error', { error: 'Internal server error' });
+    sse.send('error', { error: INTERNAL_ERROR });
   } finally {
     await events.return(undefined);
     sse.end();

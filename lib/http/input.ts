@@ -1,7 +1,13 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { z } from 'zod';
-import { BadRequestError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
-import { followQuerySchema, lastEventIdSchema, MESSAGE_ID, roomIdSchema } from '../schemas.ts';
+import { followQuerySchema, lastEventIdSchema, MESSAGE_ID, roomIdSchema } from '#api/schemas.ts';
+import { NO_SUCH_REPLY } from '#chat/wording.ts';
+import {
+  BadRequestError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '#commons/errors.ts';
 import { header } from './middleware.ts';
 
 /** Parses and validates a JSON body: 413 when too large, 400 when malformed or invalid. */
@@ -49,7 +55,7 @@ export function requireSelf(named: string | undefined, userId: string, message: 
 /** The `{messageId}` path parameter: 404 when it cannot be an id at all. */
 export function messageIdParam(event: APIGatewayProxyEvent): string {
   const id = event.pathParameters?.messageId ?? '';
-  if (!MESSAGE_ID.test(id)) throw new NotFoundError('No such reply');
+  if (!MESSAGE_ID.test(id)) throw new NotFoundError(NO_SUCH_REPLY);
   return id;
 }
 

@@ -1,16 +1,16 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { TokenVerifier } from '../auth.ts';
-import { dependencyFailureKind, isDependencyFailure } from '../dependency-failure.ts';
+import { MISCONFIGURED, OUTAGE } from '#chat/wording.ts';
+import { dependencyFailureKind, isDependencyFailure } from '#commons/dependency-failure.ts';
 import {
   AppError,
   ConfigError,
-  OUTAGE,
   ServiceUnavailableError,
   TooManyRequestsError,
-} from '../errors.ts';
-import { logger } from '../logger.ts';
-import { recordRateLimited, recordUpstreamFailure } from '../metrics.ts';
+} from '#commons/errors.ts';
+import { logger } from '#commons/logger.ts';
+import { recordRateLimited, recordUpstreamFailure } from '#commons/metrics.ts';
+import type { TokenVerifier } from './auth.ts';
 import { fail, internalError } from './respond.ts';
 
 /** The Lambda context, plus the verified caller once `bearerAuth` has run. */
@@ -46,10 +46,6 @@ export function bearerAuth({ verify }: BearerAuthOptions): HttpMiddleware {
     },
   };
 }
-
-/** What a client is told when the deployment's settings are unusable. */
-export const MISCONFIGURED =
-  'The service is misconfigured and cannot handle requests; its operator must fix its settings';
 
 /**
  * Turns any thrown error into `{ success: false, error }`: the client's mistakes as 4xx, an

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type * as z from 'zod';
-import type { ErrorCode } from '../errors.ts';
+import { INTERNAL_ERROR } from '#chat/wording.ts';
+import type { ErrorCode } from '#commons/errors.ts';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -19,8 +20,8 @@ const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 
 /**
  * A success body, `{ success: true, ...body }`, typed by the schema of the answer it is (from
- * `lib/schemas.ts`), named as a type (`ok<typeof roomAnswer>(...)`) so that no function builds
- * the schema at run time: what a route sends is what its OpenAPI document says. Without the type
+ * `lib/api/schemas.ts`), named as a type (`ok<typeof roomAnswer>(...)`) so that no function
+ * builds the schema at run time: what a route sends is what its OpenAPI document says. Without the type
  * argument the body is `never`, so it cannot be left out.
  */
 export function ok<S extends z.ZodType<{ success: true }> = never>(
@@ -54,6 +55,6 @@ export function internalError(): APIGatewayProxyResult {
   return {
     statusCode: 500,
     headers: { ...JSON_HEADERS },
-    body: JSON.stringify({ success: false, error: 'Internal server error' }),
+    body: JSON.stringify({ success: false, error: INTERNAL_ERROR }),
   };
 }

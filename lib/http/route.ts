@@ -2,13 +2,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/executionModeStreamifyResponse';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createTokenVerifier } from '../auth.ts';
-import { authSettings, httpSettings } from '../config.ts';
-import { logger } from '../logger.ts';
-import { publishMetrics } from '../metrics.ts';
+import { authSettings, httpSettings } from '#commons/config.ts';
+import { logger } from '#commons/logger.ts';
+import { publishMetrics } from '#commons/metrics.ts';
+import { createTokenVerifier } from './auth.ts';
 import { bearerAuth, cors, errorResponses, type RouteContext } from './middleware.ts';
-
-export type { RouteContext } from './middleware.ts';
 
 /** A route's own logic: parse, authorize, call `lib/`, answer. */
 export type RouteLogic = (

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { RegenerateRequest, SendRequest } from '../chat.ts';
-import { httpSettings } from '../config.ts';
-import { idempotencyKey } from '../idempotency.ts';
-import { defaultRoomId, regenerateBodySchema, sendBodySchema } from '../schemas.ts';
+import { defaultRoomId, regenerateBodySchema, sendBodySchema } from '#api/schemas.ts';
+import { idempotencyKey } from '#chat/idempotency.ts';
+import type { RegenerateRequest, SendRequest } from '#chat/turn.ts';
+import { httpSettings } from '#commons/config.ts';
 import { parseBody, requireSelf } from './input.ts';
 import { header } from './middleware.ts';
 

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type * as z from 'zod';
-import type { streamEvents } from '../schemas.ts';
+import type { streamEvents } from '#api/schemas.ts';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',

@@ -1,8 +1,9 @@
 import type * as z from 'zod';
-import type { messageSchema, roomDetailsSchema, roomSchema } from '../schemas.ts';
-import type { ApiKeyRecord } from '../store/accounts.ts';
-import { effectiveStatus } from '../store/message-item.ts';
-import type { Exchange, RoomDetails, RoomSummary, StoredMessage } from '../store/messages.ts';
+import type { messageSchema, roomDetailsSchema, roomSchema } from '#api/schemas.ts';
+import { effectiveStatus } from '#chat/liveness.ts';
+import type { Exchange, StoredMessage } from '#chat/message.ts';
+import type { ApiKeyRecord } from '#store/accounts.ts';
+import type { RoomDetails, RoomSummary } from '#store/room-item.ts';
 
 type MessageView = z.output<typeof messageSchema>;
 

@@ -1,6 +1,7 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../table.ts';
-import { isConditionFailure } from './conditions.ts';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unlessConditionFailed } from './conditions.ts';
+import { keys } from './table.ts';
+import { TableStore } from './table-store.ts';
 
 /** A user's stored API key: ciphertext only, plus what the settings page may show. */
 export interface ApiKeyRecord {
@@ -67,29 +68,16 @@ interface AccountItem {
 /** One attribute per second of the rate window, so a send adds to a counter of its own second. */
 const RATE_PREFIX = 'rate_';
 
-export interface DynamoAccountStoreOptions {
-  client: DynamoDBDocumentClient;
-  tableName: string;
-}
-
 /**
  * One small item per user (`ACCOUNT`): a send reads it once (key and limits together) and
  * writes it once, with an atomic counter and no condition, so one user's concurrent sends never
  * retry. Its size is bounded whatever the limits: the rate window keeps a count per second of
  * the last minute (seconds that left it are dropped by the next send).
  */
-export class DynamoAccountStore implements AccountStore {
-  readonly #db: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor({ client, tableName }: DynamoAccountStoreOptions) {
-    this.#db = client;
-    this.#table = tableName;
-  }
-
+export class DynamoAccountStore extends TableStore implements AccountStore {
   async read(userId: string): Promise<AccountState> {
-    const { Item } = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: this.#key(userId), ConsistentRead: true }),
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: this.#key(userId), ConsistentRead: true }),
     );
     return stateOf(Item as AccountItem | undefined);
   }
@@ -116,9 +104,9 @@ export class DynamoAccountStore implements AccountStore {
       }),
     ];
     clauses.push(`REMOVE ${removed.join(', ')}`);
-    const { Attributes } = await this.#db.send(
+    const { Attributes } = await this.db.send(
       new UpdateCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: this.#key(userId),
         UpdateExpression: clauses.join(' '),
         ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
@@ -130,9 +118,9 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async uncountSend(userId: string, second: number): Promise<void> {
-    await this.#db.send(
+    await this.db.send(
       new UpdateCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: this.#key(userId),
         UpdateExpression: 'ADD #now :minus',
         ExpressionAttributeNames: { '#now': `${RATE_PREFIX}${second}` },
@@ -143,9 +131,9 @@ export class DynamoAccountStore implements AccountStore {
 
   async addTokens(userId: string, day: string, tokens: number): Promise<void> {
     try {
-      await this.#db.send(
+      await this.db.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: this.#key(userId),
           UpdateExpression: 'ADD tokens_used :tokens',
           ConditionExpression: 'tokens_day = :day',
@@ -153,12 +141,12 @@ export class DynamoAccountStore implements AccountStore {
         }),
       );
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      unlessConditionFailed(error);
       // A new day: start its count. Should two replies race here, one count may be lost,
       // which errs in the user's favour by one reply's tokens.
-      await this.#db.send(
+      await this.db.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: this.#key(userId),
           UpdateExpression: 'SET tokens_day = :day, tokens_used = :tokens',
           ExpressionAttributeValues: { ':tokens': tokens, ':day': day },
@@ -168,9 +156,9 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async getApiKey(userId: string): Promise<ApiKeyRecord | undefined> {
-    const { Item } = await this.#db.send(
+    const { Item } = await this.db.send(
       new GetCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: this.#key(userId),
         ProjectionExpression: 'ciphertext, last4, key_updated_at',
         ConsistentRead: true,
@@ -180,9 +168,9 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async putApiKey(userId: string, record: ApiKeyRecord): Promise<void> {
-    await this.#db.send(
+    await this.db.send(
       new UpdateCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: this.#key(userId),
         UpdateExpression: 'SET ciphertext = :ciphertext, last4 = :last4, key_updated_at = :at',
         ExpressionAttributeValues: {
@@ -196,9 +184,9 @@ export class DynamoAccountStore implements AccountStore {
 
   async deleteApiKey(userId: string): Promise<boolean> {
     try {
-      await this.#db.send(
+      await this.db.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: this.#key(userId),
           UpdateExpression: 'REMOVE ciphertext, last4, key_updated_at',
           // Without it, an update of a missing item would create an empty one.
@@ -207,7 +195,7 @@ export class DynamoAccountStore implements AccountStore {
       );
       return true;
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      unlessConditionFailed(error);
       return false;
     }
   }

@@ -1,38 +1,30 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { ConflictError, UnprocessableError } from '../errors.ts';
-import { keys } from '../table.ts';
-import { isConditionFailure } from './conditions.ts';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { KEY_IN_PROGRESS, KEY_REUSED } from '#chat/wording.ts';
+import { ConflictError, UnprocessableError } from '#commons/errors.ts';
+import { unlessConditionFailed } from './conditions.ts';
+import { keys } from './table.ts';
+import { type TableOptions, TableStore } from './table-store.ts';
 
 /** How long a key is remembered. */
 export const IDEMPOTENCY_TTL_SECONDS = 3600;
 
 /**
- * What a repeat of a request gets back: where its result is (message places, never their
- * text, so a clear leaves no copy behind).
+ * A claimed key: this request's to run, or a repeat's, which gets the first run's record back
+ * (`R`: where its result is, such as message places, never their text, so a clear leaves no copy).
  */
-export type StoredResult = Record<string, unknown>;
-
-export type Claim = { kind: 'claimed' } | { kind: 'replay'; result: StoredResult };
+export type Claim<R> = { kind: 'claimed' } | { kind: 'replay'; result: R };
 
 /** Remembers the result of a request by the client's `Idempotency-Key`. */
-export interface IdempotencyStore {
+export interface IdempotencyStore<R> {
   /** Claims the key for this request, or returns the first result for a repeat. */
-  claim(userId: string, key: string, fingerprint: string): Promise<Claim>;
+  claim(userId: string, key: string, fingerprint: string): Promise<Claim<R>>;
   /** Records the result of a claimed request. */
-  complete(userId: string, key: string, result: StoredResult): Promise<void>;
+  complete(userId: string, key: string, result: R): Promise<void>;
   /** Forgets a claim whose request failed, so that a retry runs again. */
   release(userId: string, key: string): Promise<void>;
 }
 
-export interface DynamoIdempotencyStoreOptions {
-  client: DynamoDBDocumentClient;
-  tableName: string;
+export interface DynamoIdempotencyStoreOptions extends TableOptions {
   /** How long an unfinished claim blocks repeats before another may take over: the function's timeout. */
   lockSeconds: number;
 }
@@ -42,23 +34,20 @@ export interface DynamoIdempotencyStoreOptions {
  * idempotency utility keeps every record of a function under one static partition key when the
  * table has a sort key, and cannot replay a streamed response; this keeps both per user.)
  */
-export class DynamoIdempotencyStore implements IdempotencyStore {
-  readonly #db: DynamoDBDocumentClient;
-  readonly #table: string;
+export class DynamoIdempotencyStore<R> extends TableStore implements IdempotencyStore<R> {
   readonly #lockSeconds: number;
 
-  constructor({ client, tableName, lockSeconds }: DynamoIdempotencyStoreOptions) {
-    this.#db = client;
-    this.#table = tableName;
-    this.#lockSeconds = lockSeconds;
+  constructor(options: DynamoIdempotencyStoreOptions) {
+    super(options);
+    this.#lockSeconds = options.lockSeconds;
   }
 
-  async claim(userId: string, key: string, print: string): Promise<Claim> {
+  async claim(userId: string, key: string, print: string): Promise<Claim<R>> {
     const now = Math.floor(Date.now() / 1000);
     try {
-      await this.#db.send(
+      await this.db.send(
         new PutCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Item: {
             ...this.#key(userId, key),
             fingerprint: print,
@@ -74,24 +63,24 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       );
       return { kind: 'claimed' };
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      unlessConditionFailed(error);
     }
-    const { Item } = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: this.#key(userId, key), ConsistentRead: true }),
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: this.#key(userId, key), ConsistentRead: true }),
     );
     if (Item?.fingerprint !== print) {
-      throw new UnprocessableError('Idempotency-Key was already used with a different request');
+      throw new UnprocessableError(KEY_REUSED);
     }
     if (Item.status !== 'completed') {
-      throw new ConflictError('A request with this Idempotency-Key is still in progress');
+      throw new ConflictError(KEY_IN_PROGRESS);
     }
-    return { kind: 'replay', result: JSON.parse(Item.result as string) };
+    return { kind: 'replay', result: JSON.parse(Item.result as string) as R };
   }
 
-  async complete(userId: string, key: string, result: StoredResult): Promise<void> {
-    await this.#db.send(
+  async complete(userId: string, key: string, result: R): Promise<void> {
+    await this.db.send(
       new UpdateCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: this.#key(userId, key),
         UpdateExpression: 'SET #status = :done, #result = :result REMOVE locked_until',
         ExpressionAttributeNames: { '#status': 'status', '#result': 'result' },
@@ -101,7 +90,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   }
 
   async release(userId: string, key: string): Promise<void> {
-    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: this.#key(userId, key) }));
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: this.#key(userId, key) }));
   }
 
   #key(userId: string, key: string) {

@@ -1,50 +1,5 @@
-import type { TokenUsage } from '../model.ts';
-
-export type MessageType = 'user' | 'ai';
-
-/**
- * Where a message is in its life. User messages are always `complete`; an AI message is
- * `streaming` from the moment the model is called until it ends `complete`, `stopped` (its
- * owner stopped it) or `error` (the model failed, or its writer died).
- */
-export type MessageStatus = 'streaming' | 'complete' | 'stopped' | 'error';
-
-/** A message as stored: its id, its place in the conversation, its text and its state. */
-export interface StoredMessage {
-  /** A ULID: unique even for messages written in the same millisecond. */
-  id: string;
-  roomId: string;
-  /** Position in the conversation, 1-based, never reused; gives a stable order. */
-  seq: number;
-  senderId: string;
-  content: string;
-  messageType: MessageType;
-  status: MessageStatus;
-  /** The model that wrote an AI message, or `error` for a stored fallback reply. */
-  aiModel?: string;
-  /** Token usage the upstream reported for an AI message. */
-  usage?: TokenUsage;
-  /** An AI reply cut short by an upstream failure after it had written some text. */
-  partial?: boolean;
-  /** ISO 8601: when the message took its place. */
-  createdAt: string;
-  /** ISO 8601: the last write (a reply's text is saved while it is written). */
-  updatedAt: string;
-  /**
-   * Epoch ms after which a `streaming` reply whose writer has not written again is taken as
-   * dead: readers report it, and may settle it, as `error`.
-   */
-  staleAfter?: number;
-  /** Its owner asked to stop it; the writer stops at its next save. */
-  stopRequested?: boolean;
-  /** Its exact token count in an encoding, when the writer had the encoder at hand. */
-  tokens?: TokenCount;
-}
-
-export interface TokenCount {
-  encoding: string;
-  count: number;
-}
+import type { TokenUsage } from '#adapters/model.ts';
+import type { MessageStatus, MessageType, StoredMessage } from '#chat/message.ts';
 
 /** The item's attributes (snake_case, as README's data layout lists them). */
 export interface MessageItem {
@@ -66,6 +21,7 @@ export interface MessageItem {
   tokens_encoding?: string;
 }
 
+/** A message as its item stores it. */
 export function toItem(message: StoredMessage): MessageItem {
   return {
     id: message.id,
@@ -86,6 +42,7 @@ export function toItem(message: StoredMessage): MessageItem {
   };
 }
 
+/** Token usage as an item stores it. */
 export function usageItem(usage: TokenUsage): NonNullable<MessageItem['usage']> {
   return {
     prompt_tokens: usage.promptTokens,
@@ -94,6 +51,7 @@ export function usageItem(usage: TokenUsage): NonNullable<MessageItem['usage']> 
   };
 }
 
+/** A message from its item. */
 export function fromItem(item: MessageItem): StoredMessage {
   return {
     id: item.id,
@@ -120,18 +78,4 @@ export function fromItem(item: MessageItem): StoredMessage {
         ? { encoding: item.tokens_encoding, count: Number(item.tokens) }
         : undefined,
   };
-}
-
-/**
- * The status a reader should act on: a `streaming` reply past its `staleAfter` has a dead
- * writer and is reported as `error`, so nothing waits on it for ever.
- */
-export function effectiveStatus(message: StoredMessage, now = Date.now()): MessageStatus {
-  if (
-    message.status === 'streaming' &&
-    message.staleAfter !== undefined &&
-    now > message.staleAfter
-  )
-    return 'error';
-  return message.status;
 }

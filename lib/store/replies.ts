@@ -1,22 +1,11 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { ServiceUnavailableError } from '../errors.ts';
-import type { TokenUsage } from '../model.ts';
-import { keys } from '../table.ts';
-import { isConditionFailure } from './conditions.ts';
-import {
-  fromItem,
-  type MessageItem,
-  type MessageStatus,
-  type StoredMessage,
-  type TokenCount,
-  usageItem,
-} from './message-item.ts';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { TokenUsage } from '#adapters/model.ts';
+import type { MessageStatus, StoredMessage, TokenCount } from '#chat/message.ts';
+import { busy } from './batches.ts';
+import { itemWhenConditionFailed } from './conditions.ts';
+import { fromItem, type MessageItem, usageItem } from './message-item.ts';
+import { keys } from './table.ts';
+import { TableStore } from './table-store.ts';
 
 /** Where an AI message is: found by its id through its pointer item. */
 export interface ReplyRef {
@@ -63,29 +52,16 @@ export interface ReplyStore {
   settle(userId: string, seen: StoredMessage, end: ReplyEnd): Promise<StoredMessage | undefined>;
 }
 
-export interface DynamoReplyStoreOptions {
-  client: DynamoDBDocumentClient;
-  tableName: string;
-}
-
 /**
  * Replies live in their message items; every write here is conditional on the message still
  * being this reply (`id`) and still `streaming`, so a writer never revives a cleared message or
  * overwrites an ended one, and a stop request is seen by the writer's next save.
  */
-export class DynamoReplyStore implements ReplyStore {
-  readonly #db: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor({ client, tableName }: DynamoReplyStoreOptions) {
-    this.#db = client;
-    this.#table = tableName;
-  }
-
+export class DynamoReplyStore extends TableStore implements ReplyStore {
   async locate(userId: string, messageId: string): Promise<ReplyRef | undefined> {
-    const { Item } = await this.#db.send(
+    const { Item } = await this.db.send(
       new GetCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: { pk: keys.user(userId), sk: keys.reply(messageId) },
         ConsistentRead: true,
       }),
@@ -97,10 +73,10 @@ export class DynamoReplyStore implements ReplyStore {
   async read(userId: string, ref: ReplyRef): Promise<StoredMessage | undefined> {
     const pk = keys.user(userId);
     const roomKey = keys.room(ref.roomId);
-    const { Responses, UnprocessedKeys } = await this.#db.send(
+    const { Responses, UnprocessedKeys } = await this.db.send(
       new BatchGetCommand({
         RequestItems: {
-          [this.#table]: {
+          [this.table]: {
             Keys: [
               { pk, sk: roomKey },
               { pk, sk: keys.message(ref.roomId, ref.seq) },
@@ -110,10 +86,8 @@ export class DynamoReplyStore implements ReplyStore {
         },
       }),
     );
-    if (Object.keys(UnprocessedKeys ?? {}).length > 0) {
-      throw new ServiceUnavailableError('The database is busy; try again');
-    }
-    const found = Responses?.[this.#table] ?? [];
+    if (Object.keys(UnprocessedKeys ?? {}).length > 0) throw busy();
+    const found = Responses?.[this.table] ?? [];
     const room = found.find((item) => item.sk === roomKey);
     const item = found.find((candidate) => candidate.sk !== roomKey) as MessageItem | undefined;
     if (!room || !item || item.id !== ref.id || Number(room.base ?? 0) >= ref.seq) return undefined;
@@ -122,9 +96,9 @@ export class DynamoReplyStore implements ReplyStore {
 
   async save(userId: string, ref: ReplyRef, content: string, staleAfter: number) {
     try {
-      await this.#db.send(
+      await this.db.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: this.#key(userId, ref),
           UpdateExpression: 'SET #content = :content, updated_at = :now, stale_after = :stale',
           ConditionExpression:
@@ -142,16 +116,14 @@ export class DynamoReplyStore implements ReplyStore {
       );
       return 'writing';
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const item = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-      return signalOf(ref, item ? (unmarshall(item) as MessageItem) : undefined);
+      return signalOf(ref, itemWhenConditionFailed<MessageItem>(error));
     }
   }
 
   async check(userId: string, ref: ReplyRef): Promise<WriterSignal> {
-    const { Item } = await this.#db.send(
+    const { Item } = await this.db.send(
       new GetCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: this.#key(userId, ref),
         ProjectionExpression: 'id, #status, stop_requested',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -167,9 +139,9 @@ export class DynamoReplyStore implements ReplyStore {
 
   async requestStop(userId: string, ref: ReplyRef) {
     try {
-      const { Attributes } = await this.#db.send(
+      const { Attributes } = await this.db.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: this.#key(userId, ref),
           UpdateExpression: 'SET stop_requested = :now',
           ConditionExpression: 'id = :id AND #status = :streaming',
@@ -206,9 +178,9 @@ export class DynamoReplyStore implements ReplyStore {
       ...(end.tokens ? ['tokens = :tokens', 'tokens_encoding = :encoding'] : []),
     ];
     try {
-      const { Attributes } = await this.#db.send(
+      const { Attributes } = await this.db.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: this.#key(userId, ref),
           UpdateExpression: `SET ${sets.join(', ')} REMOVE stale_after, stop_requested`,
           ConditionExpression: `id = :id AND #status = :streaming${unchanged.updatedAt ? ' AND updated_at = :seen' : ''}`,
@@ -244,9 +216,7 @@ export class DynamoReplyStore implements ReplyStore {
 
   /** After a conditional write lost: the message as it is, if it is still this reply. */
   #current(ref: ReplyRef, error: unknown): StoredMessage | undefined {
-    if (!isConditionFailure(error)) throw error;
-    const raw = (error as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-    const item = raw ? (unmarshall(raw) as MessageItem) : undefined;
+    const item = itemWhenConditionFailed<MessageItem>(error);
     return item?.id === ref.id ? fromItem(item) : undefined;
   }
 

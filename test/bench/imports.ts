@@ -32,16 +32,16 @@ export const clients = [DynamoDBDocumentClient.from(new DynamoDBClient({})), new
 export const IMPORTED = {
   send: 'the send bundle',
   clients: 'only its clients (DynamoDB, KMS, Secrets Manager, openai)',
-  zod: 'its clients + zod and lib/schemas.ts',
+  zod: 'its clients + zod and lib/api/schemas.ts',
   jose: 'its clients + jose (JWT verification, JWKS)',
   powertools: 'its clients + Powertools Logger and Metrics, middy',
 } as const;
 
 const SOURCES: Record<Exclude<keyof typeof IMPORTED, 'send'>, string> = {
   clients: CLIENTS,
-  zod: `${CLIENTS}export * from './lib/schemas.ts';\n`,
+  zod: `${CLIENTS}export * from './lib/api/schemas.ts';\n`,
   jose: `${CLIENTS}export { createRemoteJWKSet, errors, jwtVerify } from 'jose';\n`,
-  powertools: `${CLIENTS}export { logger } from './lib/logger.ts';\nexport * from './lib/metrics.ts';\nexport { default as middy } from '@middy/core';\n`,
+  powertools: `${CLIENTS}export { logger } from './lib/commons/logger.ts';\nexport * from './lib/commons/metrics.ts';\nexport { default as middy } from '@middy/core';\n`,
 };
 
 async function bundle(entry: string | { contents: string }, outfile: string) {

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '#chat/tokens.ts';
 import { bundleReport } from '../../infra/bundling.ts';
 import { signDevToken } from '../../infra/local/dev-token.ts';
 import { ensureTable, startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
-import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '../../lib/token-count.ts';
 import { type DevStack, startDevStack } from '../support/dev-stack.ts';
 import { startFakeModel } from '../support/fake-model.ts';
 import { localDocumentClient, seedConversation } from '../support/seed.ts';
@@ -61,7 +61,7 @@ function progress(what: string) {
 console.log(
   'Bundles (esbuild as deployed: ESM, minified, AWS SDK bundled, tokenizer tables beside)',
 );
-const routesToShow = (await import('../../lib/routes.ts')).routes;
+const routesToShow = (await import('#api/routes.ts')).routes;
 for (const route of routesToShow) {
   const report = await bundleReport(route.handler);
   const goal = route.model ? '<= 1,200,000 bytes' : '';
@@ -353,7 +353,7 @@ try {
   );
 
   console.log('\nCounting tokens in hostile text (bounded pieces)');
-  const tokensModule = new URL('../../lib/token-count.ts', import.meta.url).href;
+  const tokensModule = import.meta.resolve('#chat/tokens.ts');
   const loads: number[] = [];
   for (let i = 0; i < 5; i++) {
     const script = `const t = performance.now(); const { tokenCounter } = await import(${JSON.stringify(tokensModule)}); await tokenCounter('gpt-4o-mini'); console.log(performance.now() - t);`;

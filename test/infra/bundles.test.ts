@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { routes } from '#api/routes.ts';
 import { bundleReport } from '../../infra/bundling.ts';
-import { routes } from '../../lib/routes.ts';
 
 describe('function bundles', () => {
   it('carry the openai client exactly in the routes that call the model, and KMS exactly where they encrypt or decrypt', async () => {

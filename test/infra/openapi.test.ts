@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
+import { routes } from '#api/routes.ts';
 import {
   CLIENT_TYPES_FILE,
   clientTypesText,
   OPENAPI_FILE,
   openApiText,
 } from '../../infra/generate-openapi.ts';
-import { contracts } from '../../lib/api-contract.ts';
-import { routes } from '../../lib/routes.ts';
 
 const REGENERATE = 'it is out of date with the code: run `npm run openapi` and commit the result';
 
@@ -32,7 +31,6 @@ describe('the OpenAPI document', () => {
   it('describes every route in the route table, with its method and auth, and nothing else', () => {
     const document = JSON.parse(openApiText());
 
-    expect(Object.keys(contracts).sort()).toEqual(routes.map((r) => r.handler).sort());
     for (const route of routes) {
       const operation = document.paths[route.path]?.[route.method.toLowerCase()];
       expect(operation, `${route.method} ${route.path}`).toBeDefined();

@@ -3,10 +3,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import nag from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { routes } from '#api/routes.ts';
+import { TABLE } from '#store/table.ts';
 import { acknowledgeReviewedFindings } from '../../infra/nag.ts';
 import { ChatHistoryStack, KEY_ALIAS } from '../../infra/stack.ts';
-import { routes } from '../../lib/routes.ts';
-import { TABLE } from '../../lib/table.ts';
 
 type Resource = {
   Type: string;

@@ -1,6 +1,6 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { routes } from '../../lib/routes.ts';
+import { routes } from '#api/routes.ts';
 import { call, newUser, tokenFor } from '../support/api.ts';
 
 const SEND = '/api/chat/ai/send';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '../../lib/token-count.ts';
+import { MESSAGE_OVERHEAD_TOKENS, tokenCounter } from '#chat/tokens.ts';
 import { call, history, newUser, send } from '../support/api.ts';
 import { CONTEXT_TOKEN_BUDGET } from '../support/global-setup.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { keys } from '../../lib/table.ts';
+import { keys } from '#store/table.ts';
 import { call, history, newUser, send, stream } from '../support/api.ts';
 import { itemsOf, localDocumentClient, seedConversation } from '../support/seed.ts';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
-import { sendAndPage } from '../../lib/client/example.ts';
+import { sendAndPage } from '#client/example.ts';
 import { newUser } from '../support/api.ts';
 
-const example = readFileSync(new URL('../../lib/client/example.ts', import.meta.url), 'utf8');
+const example = readFileSync('lib/client/example.ts', 'utf8');
 
 describe('the typed client for frontends', () => {
   it('is shown in README exactly as tested', () => {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KmsKeyVault } from '#adapters/key-vault.ts';
+import { UndecryptableKeyError } from '#commons/errors.ts';
 import { type LocalKms, startLocalKms } from '../../infra/local/kms-server.ts';
-import { KmsKeyVault, UndecryptableKeyError } from '../../lib/key-vault.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kms-'));
 const keyFile = join(dir, 'keys.json');

@@ -1,12 +1,17 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, inject, it } from 'vitest';
-import { DynamoMessageStore } from '../../lib/store/messages.ts';
-import { keys } from '../../lib/table.ts';
+import { DynamoClearStore } from '#store/clear.ts';
+import { DynamoExchangeStore } from '#store/exchanges.ts';
+import { DynamoHistoryStore } from '#store/history.ts';
+import { keys } from '#store/table.ts';
 import { itemsOf, localDocumentClient, seedConversation } from '../support/seed.ts';
 
 const db = localDocumentClient(inject('dynamoEndpoint'));
 const table = inject('tableName');
-const store = new DynamoMessageStore({ client: db, tableName: table, sleep: async () => {} });
+const options = { client: db, tableName: table, sleep: async () => {} };
+const exchanges = new DynamoExchangeStore(options);
+const history = new DynamoHistoryStore(options);
+const clearing = new DynamoClearStore(options);
 const user = () => `store-${crypto.randomUUID()}`;
 const forever = () => 60_000;
 const start = (content: string) => ({
@@ -15,14 +20,14 @@ const start = (content: string) => ({
   title: content,
 });
 const firstPage = (userId: string, roomId: string) =>
-  store.page(userId, roomId, { page: 1, limit: 100, order: 'asc' });
+  history.page(userId, roomId, { page: 1, limit: 100, order: 'asc' });
 
 describe('the DynamoDB message store, on DynamoDB Local', () => {
   it('never overwrites exchanges begun in the same millisecond, and keeps each question beside its reply', async () => {
     const userId = user();
 
     const begun = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => store.beginExchange(userId, 'r', start(`${i}`))),
+      Array.from({ length: 20 }, (_, i) => exchanges.beginExchange(userId, 'r', start(`${i}`))),
     );
 
     const page = await firstPage(userId, 'r');
@@ -37,10 +42,10 @@ describe('the DynamoDB message store, on DynamoDB Local', () => {
 
   it('keeps a room whose id is another room id plus a suffix apart from it', async () => {
     const userId = user();
-    await store.beginExchange(userId, 'ai_chat_a', start('a'));
-    await store.beginExchange(userId, 'ai_chat_a#1', start('a#1'));
+    await exchanges.beginExchange(userId, 'ai_chat_a', start('a'));
+    await exchanges.beginExchange(userId, 'ai_chat_a#1', start('a#1'));
 
-    expect((await store.clear(userId, 'ai_chat_a', forever)).deleted).toBe(2);
+    expect((await clearing.clear(userId, 'ai_chat_a', forever)).deleted).toBe(2);
     expect((await firstPage(userId, 'ai_chat_a#1')).messages.map((m) => m.content)).toEqual([
       'a#1',
       '',
@@ -56,8 +61,8 @@ describe('clearing a conversation', () => {
     // Time runs out after the first purge step, as a function reaching its timeout would.
     const cutOff = () => (calls++ < 1 ? 60_000 : 0);
 
-    const first = await store.clear(userId, 'r', cutOff);
-    await store.beginExchange(userId, 'r', start('after the clear'));
+    const first = await clearing.clear(userId, 'r', cutOff);
+    await exchanges.beginExchange(userId, 'r', start('after the clear'));
 
     expect(first).toEqual({ deleted: 3_000, purged: false, existed: true });
     const page = await firstPage(userId, 'r');
@@ -65,7 +70,7 @@ describe('clearing a conversation', () => {
     expect(page.messages.map((m) => m.content)).toEqual(['after the clear', '']);
     expect((await itemsOf(db, table, userId)).length).toBeGreaterThan(3);
 
-    const second = await store.clear(userId, 'r', forever);
+    const second = await clearing.clear(userId, 'r', forever);
 
     expect(second).toEqual({ deleted: 2, purged: true, existed: true });
     expect(await itemsOf(db, table, userId)).toEqual([keys.room('r')]);
@@ -88,17 +93,13 @@ describe('clearing a conversation', () => {
         };
       },
     }) as DynamoDBDocumentClient;
-    const faulty = new DynamoMessageStore({
-      client: stuck,
-      tableName: table,
-      sleep: async () => {},
-    });
+    const faulty = new DynamoClearStore({ ...options, client: stuck });
 
     const first = await faulty.clear(userId, 'r', forever);
 
     expect(first).toMatchObject({ deleted: 40, purged: false });
     expect(await firstPage(userId, 'r')).toMatchObject({ messages: [], total: 0 });
-    expect(await store.clear(userId, 'r', forever)).toEqual({
+    expect(await clearing.clear(userId, 'r', forever)).toEqual({
       deleted: 0,
       purged: true,
       existed: true,
@@ -109,11 +110,11 @@ describe('clearing a conversation', () => {
   it('keeps total equal to what paging returns when clears race sends', async () => {
     const userId = user();
     const sends = Array.from({ length: 30 }, (_, i) =>
-      store.beginExchange(userId, 'race', start(`m${i}`)),
+      exchanges.beginExchange(userId, 'race', start(`m${i}`)),
     );
     const clears = Array.from({ length: 6 }, (_, i) =>
       new Promise((done) => setTimeout(done, i * 7)).then(() =>
-        store.clear(userId, 'race', forever),
+        clearing.clear(userId, 'race', forever),
       ),
     );
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OUTAGE, OUTAGE_AFTER_SAVE } from '#chat/wording.ts';
 import { signDevToken } from '../../infra/local/dev-token.ts';
 import {
   type DynamoDbLocal,
@@ -10,7 +11,6 @@ import {
 } from '../../infra/local/dynamodb-local.ts';
 import { type LocalKms, startLocalKms } from '../../infra/local/kms-server.ts';
 import type { OpenAICompatibleServer } from '../../infra/local/openai-compatible.ts';
-import { OUTAGE, OUTAGE_AFTER_SAVE } from '../../lib/errors.ts';
 import { checkResponse } from '../support/contract.ts';
 import { type DevStack, startDevStack } from '../support/dev-stack.ts';
 import { startFakeModel } from '../support/fake-model.ts';

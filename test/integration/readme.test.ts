@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followSettings, httpSettings, modelSettings } from '../../lib/config.ts';
+import { httpSettings, limitSettings, modelSettings, replySettings } from '#commons/config.ts';
 import { type DevStack, startDevStack } from '../support/dev-stack.ts';
 
 /**
@@ -116,11 +116,12 @@ describe("README's words", () => {
     },
   );
 
-  it('give every setting’s default as lib/config.ts has it', () => {
+  it('give every setting’s default as lib/commons/config.ts has it', () => {
     const defaults: Record<string, unknown> = {
       ...modelSettings({}),
+      ...limitSettings({}),
+      ...replySettings({}),
       ...httpSettings({}),
-      ...followSettings({}),
     };
     const rows = [...readme.matchAll(/^\| `([A-Z_]+)` +\| `([^`]+)`/gm)].filter(
       ([, name = '']) => defaults[name] !== undefined && `${defaults[name]}` !== '',

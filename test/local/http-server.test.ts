@@ -2,12 +2,12 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { RouteSpec } from '#api/route-spec.ts';
 import {
   type LoadedRoute,
   type LocalHttpServer,
   startHttpServer,
 } from '../../infra/local/http-server.ts';
-import type { RouteSpec } from '../../lib/routes.ts';
 
 let server: LocalHttpServer | undefined;
 afterEach(async () => {

@@ -8,8 +8,8 @@ import {
   SignJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, type TokenVerifier } from '../../lib/auth.ts';
-import { authSettings } from '../../lib/config.ts';
+import { authSettings } from '#commons/config.ts';
+import { createTokenVerifier, type TokenVerifier } from '#http/auth.ts';
 
 const ISSUER = 'https://idp.example/';
 const AUDIENCE = 'chat-api';

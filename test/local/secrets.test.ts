@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '../../lib/auth.ts';
-import { authSettings } from '../../lib/config.ts';
+import { authSettings } from '#commons/config.ts';
+import { createTokenVerifier } from '#http/auth.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from '../support/secrets-manager.ts';
 
 const SECRETS: Record<string, string> = {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RouteSpec, routes } from '../../lib/routes.ts';
+import type { RouteSpec } from '#api/route-spec.ts';
+import { routes } from '#api/routes.ts';
 import { apiUrl, call, history, newUser, send, type TestUser } from '../support/api.ts';
 import { badCredentials } from './tokens.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { routes } from '../../lib/routes.ts';
+import { routes } from '#api/routes.ts';
 
 /**
  * Checks responses against the committed OpenAPI document: the status must be one the

@@ -1,20 +1,23 @@
-import type { ChatDeps, PreparedTurn } from '../../lib/chat.ts';
-import { modelSettings } from '../../lib/config.ts';
-import { ConflictError, UnprocessableError } from '../../lib/errors.ts';
-import type { KeyVault } from '../../lib/key-vault.ts';
-import { UndecryptableKeyError } from '../../lib/key-vault.ts';
-import type { UsageLimits } from '../../lib/limits.ts';
-import type { ChatModel, Completion, ModelRequest, StreamEvent } from '../../lib/model.ts';
-import type { AccountState, AccountStore } from '../../lib/store/accounts.ts';
-import type { Claim, IdempotencyStore, StoredResult } from '../../lib/store/idempotency.ts';
+import type { KeyVault } from '#adapters/key-vault.ts';
+import type { ChatModel, Completion, ModelRequest, StreamEvent } from '#adapters/model.ts';
+import type { UsageLimits } from '#chat/limits.ts';
+import type { Exchange, StoredMessage } from '#chat/message.ts';
+import type { ExchangeRecord } from '#chat/replay.ts';
+import type { ChatDeps, PreparedTurn, TurnSettings } from '#chat/turn.ts';
+import { AI_SENDER_ID } from '#chat/wording.ts';
+import { modelSettings, replySettings } from '#commons/config.ts';
+import { ConflictError, UndecryptableKeyError, UnprocessableError } from '#commons/errors.ts';
+import type { AccountState, AccountStore } from '#store/accounts.ts';
+import type { AutoTitles } from '#store/conversations.ts';
 import type {
   ExchangeStart,
-  MessageStore,
-  RecentRequest,
+  ExchangeStore,
+  ReplyStart,
   StartedExchange,
-  StoredMessage,
-} from '../../lib/store/messages.ts';
-import type { ReplyEnd, ReplyRef, ReplyStore, WriterSignal } from '../../lib/store/replies.ts';
+} from '#store/exchanges.ts';
+import type { RecentMessages, RecentRequest } from '#store/history.ts';
+import type { Claim, IdempotencyStore } from '#store/idempotency.ts';
+import type { ReplyEnd, ReplyRef, ReplyStore, WriterSignal } from '#store/replies.ts';
 
 /**
  * In-memory versions of the interfaces the chat logic works through, for the unit layer: the
@@ -23,8 +26,8 @@ import type { ReplyEnd, ReplyRef, ReplyStore, WriterSignal } from '../../lib/sto
  */
 
 /** Settings as a deployment would have them, with any variable overridden. */
-export function testSettings(env: Record<string, string> = {}) {
-  return modelSettings({ OPENAI_MODEL: 'gpt-4o-mini', ...env });
+export function testSettings(env: Record<string, string> = {}): TurnSettings {
+  return { ...modelSettings({ OPENAI_MODEL: 'gpt-4o-mini', ...env }), ...replySettings(env) };
 }
 
 /** A message as stored, with what a test does not care about filled in. */
@@ -32,7 +35,7 @@ export function message(fields: Partial<StoredMessage> & Pick<StoredMessage, 'id
   const now = new Date().toISOString();
   return {
     roomId: 'default',
-    senderId: 'ai_assistant',
+    senderId: AI_SENDER_ID,
     content: '',
     messageType: 'ai',
     status: 'complete',
@@ -132,29 +135,29 @@ export class MemoryReplyStore implements ReplyStore {
 }
 
 /** Idempotency records by user and key, claimed and settled as `DynamoIdempotencyStore` does. */
-export class MemoryIdempotencyStore implements IdempotencyStore {
-  readonly records = new Map<
-    string,
-    { fingerprint: string; result?: StoredResult; settled: boolean }
-  >();
+export class MemoryIdempotencyStore<R = ExchangeRecord> implements IdempotencyStore<R> {
+  /** A record has its `result` once it is settled. */
+  readonly records = new Map<string, { fingerprint: string; result?: R }>();
 
-  async claim(userId: string, key: string, fingerprint: string): Promise<Claim> {
+  async claim(userId: string, key: string, fingerprint: string): Promise<Claim<R>> {
     const id = `${userId}#${key}`;
     const found = this.records.get(id);
     if (!found) {
-      this.records.set(id, { fingerprint, settled: false });
+      this.records.set(id, { fingerprint });
       return { kind: 'claimed' };
     }
     if (found.fingerprint !== fingerprint) {
       throw new UnprocessableError('Idempotency-Key was used for a different request');
     }
-    if (!found.settled) throw new ConflictError('A request with this Idempotency-Key is running');
-    return { kind: 'replay', result: found.result ?? {} };
+    if (found.result === undefined) {
+      throw new ConflictError('A request with this Idempotency-Key is running');
+    }
+    return { kind: 'replay', result: found.result };
   }
 
-  async complete(userId: string, key: string, result: StoredResult) {
+  async complete(userId: string, key: string, result: R) {
     const found = this.records.get(`${userId}#${key}`);
-    if (found) Object.assign(found, { result, settled: true });
+    if (found) found.result = result;
   }
 
   async release(userId: string, key: string) {
@@ -225,30 +228,6 @@ export class CountingLimits implements UsageLimits {
   }
 }
 
-/** A part of the dependencies a test does not expect to be used: any use fails it. */
-function unused<T extends object>(name: string): T {
-  return new Proxy({} as T, {
-    get: (_target, property) => () => {
-      throw new Error(`${name}.${String(property)} was not expected to be used`);
-    },
-  });
-}
-
-/** Chat dependencies from fakes; what a test passes replaces the default. */
-export function fakeDeps(parts: Partial<ChatDeps> = {}): ChatDeps {
-  return {
-    messages: unused('messages'),
-    replies: new MemoryReplyStore(),
-    accounts: unused('accounts'),
-    vault: unused('vault'),
-    model: new ScriptedModel(['hello']),
-    limits: new CountingLimits(),
-    settings: testSettings(),
-    fallbackKey: async () => undefined,
-    ...parts,
-  };
-}
-
 /** A turn prepared for `writeReply`: its question stored and its reply stored empty. */
 export function preparedTurn(replies: MemoryReplyStore, fields: Partial<PreparedTurn> = {}) {
   const user = message({
@@ -280,13 +259,14 @@ export function preparedTurn(replies: MemoryReplyStore, fields: Partial<Prepared
 }
 
 /**
- * Conversations in memory, as far as a send uses them (begin an exchange, read the newest
- * messages above the conversation's base); `clear` moves the base as the real clear does. The
- * replies it stores are the `replies` store's too, so a writer can end them.
+ * Conversations in memory, as far as a turn uses them (its exchanges, the newest messages above
+ * the conversation's base, the model's title); `clear` moves the base as the real clear does.
+ * The replies it stores are the `replies` store's too, so a writer can end them.
  */
-export class MemoryConversations {
+export class MemoryConversations implements ExchangeStore, RecentMessages, AutoTitles {
   readonly messages: StoredMessage[] = [];
   readonly bases = new Map<string, number>();
+  readonly titles = new Map<string, string>();
   /** Makes the context read throw (an outage), when set. */
   failReads: Error | undefined;
   #ids = 0;
@@ -296,26 +276,12 @@ export class MemoryConversations {
     this.replies = replies;
   }
 
-  /** The `MessageStore` view (what a send calls; anything else fails the test). */
-  get store(): MessageStore {
-    const own = {
-      beginExchange: this.beginExchange.bind(this),
-      recent: this.recent.bind(this),
-    };
-    return new Proxy(own as unknown as MessageStore, {
-      get: (target, property) =>
-        (target as unknown as Record<string | symbol, unknown>)[property] ??
-        (() => {
-          throw new Error(`messages.${String(property)} was not expected to be used`);
-        }),
-    });
-  }
-
   clear(roomId: string) {
     this.bases.set(roomId, this.#last(roomId));
+    this.titles.delete(roomId);
   }
 
-  async beginExchange(userId: string, roomId: string, start: ExchangeStart) {
+  async beginExchange(_userId: string, roomId: string, start: ExchangeStart) {
     const base = this.bases.get(roomId) ?? 0;
     const seq = this.#last(roomId) + 1;
     const user = message({
@@ -327,19 +293,36 @@ export class MemoryConversations {
       messageType: 'user',
       ...(start.user.tokens ? { tokens: start.user.tokens } : {}),
     });
-    const ai = message({
-      id: this.#id(),
-      roomId,
-      seq: seq + 1,
-      senderId: start.reply.senderId,
-      aiModel: start.reply.aiModel,
-      status: 'streaming',
-      staleAfter: start.reply.staleAfter,
-    });
+    const ai = this.#emptyReply(roomId, seq + 1, start.reply);
     this.messages.push(user, ai);
-    this.replies.add(ai);
-    void userId;
+    if (!this.titles.has(roomId)) this.titles.set(roomId, start.title);
     return { user, ai, base } satisfies StartedExchange;
+  }
+
+  async exchange(_userId: string, roomId: string, seqs: { user: number; ai: number }) {
+    const [user, ai] = [this.#at(roomId, seqs.user), this.#at(roomId, seqs.ai)];
+    if (!user || !ai || (this.bases.get(roomId) ?? 0) >= seqs.user) return undefined;
+    return { user, ai } satisfies Exchange;
+  }
+
+  async lastExchange(_userId: string, roomId: string) {
+    const base = this.bases.get(roomId) ?? 0;
+    const last = this.#last(roomId);
+    const [user, ai] = [this.#at(roomId, last - 1), this.#at(roomId, last)];
+    if (last - 1 <= base || user?.messageType !== 'user' || ai?.messageType !== 'ai') {
+      return undefined;
+    }
+    return { user, ai, base } satisfies StartedExchange;
+  }
+
+  async replaceReply(_userId: string, old: StoredMessage, reply: ReplyStart) {
+    const current = this.#at(old.roomId, old.seq);
+    if (current?.id !== old.id || current.status === 'streaming') return undefined;
+    if (old.seq !== this.#last(old.roomId)) return undefined;
+    const ai = this.#emptyReply(old.roomId, old.seq, reply);
+    this.messages.splice(this.messages.indexOf(this.#stored(current)), 1, ai);
+    this.replies.remove(old.id);
+    return ai;
   }
 
   async recent(_userId: string, roomId: string, request: RecentRequest) {
@@ -348,6 +331,34 @@ export class MemoryConversations {
       .map((m) => this.replies.byId.get(m.id) ?? m)
       .filter((m) => m.roomId === roomId && m.seq > request.after && m.seq < request.before)
       .slice(-request.count);
+  }
+
+  async setAutoTitle(_userId: string, roomId: string, title: string) {
+    if (this.titles.has(roomId)) this.titles.set(roomId, title);
+  }
+
+  /** A message as it is now (a reply as its writer left it). */
+  #at(roomId: string, seq: number) {
+    const found = this.messages.find((m) => m.roomId === roomId && m.seq === seq);
+    return found && (this.replies.byId.get(found.id) ?? found);
+  }
+
+  #stored(current: StoredMessage) {
+    return this.messages.find((m) => m.id === current.id) as StoredMessage;
+  }
+
+  #emptyReply(roomId: string, seq: number, reply: ReplyStart) {
+    const ai = message({
+      id: this.#id(),
+      roomId,
+      seq,
+      senderId: reply.senderId,
+      aiModel: reply.aiModel,
+      status: 'streaming',
+      staleAfter: reply.staleAfter,
+    });
+    this.replies.add(ai);
+    return ai;
   }
 
   #last(roomId: string) {
@@ -407,4 +418,31 @@ export class FakeVault implements KeyVault {
     if (owner !== userId || key === undefined) throw new UndecryptableKeyError();
     return key;
   }
+}
+
+/**
+ * A whole turn's dependencies in memory: user-1 has a key, the model answers `script`, and
+ * what a test passes replaces the default.
+ */
+export async function memoryDeps(parts: Partial<ChatDeps> = {}) {
+  const replies = new MemoryReplyStore();
+  const conversations = new MemoryConversations(replies);
+  const accounts = new MemoryAccounts();
+  const vault = new FakeVault();
+  await accounts.putApiKey('user-1', { ciphertext: await vault.encrypt('user-1', 'sk-user-1') });
+  const deps = {
+    exchanges: conversations,
+    history: conversations,
+    titles: conversations,
+    replies,
+    accounts,
+    vault,
+    model: new ScriptedModel(['an answer']),
+    limits: new CountingLimits(),
+    idempotency: new MemoryIdempotencyStore(),
+    settings: testSettings(),
+    fallbackKey: async () => undefined,
+    ...parts,
+  } satisfies ChatDeps;
+  return { deps, conversations, replies, accounts };
 }

@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import { keys, roomKey, TABLE } from '../../lib/table.ts';
+import { keys, roomKey, TABLE } from '#store/table.ts';
 
 /** A document client on a local DynamoDB endpoint. */
 export function localDocumentClient(endpoint: string) {

@@ -1,0 +1,387 @@
+import * as z from 'zod';
+import { codePoints } from '#commons/text.ts';
+
+/**
+ * Every input the API takes, declared once. Messages are the client-facing error text.
+ * Query values arrive as strings; bodies as parsed JSON.
+ */
+
+/**
+ * Builds a module-level schema when the module loads, marked free of side effects so that the
+ * bundler drops every schema a function does not use. zod's builder methods (`.meta()`,
+ * `.default()`) are not known to be pure, so without this every function built every schema
+ * here at its cold start (about 290 zod objects). esbuild honours the mark only within a file,
+ * hence a copy in `lib/commons/config.ts`.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+function declare<T>(build: () => T): T {
+  return build();
+}
+
+/** The most messages one history page returns; a larger `limit` is clamped to it. */
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** Longest room id, in characters: the default `ai_chat_{userId}` of the longest subject fits. */
+export const MAX_ROOM_ID_CHARS = 300;
+/** Control characters (C0, DEL, C1) and the line and paragraph separators: never in an id. */
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
+
+/**
+ * Room ids: any text of 1-300 characters without control characters, so that every id the
+ * service makes (`ai_chat_auth0|abc`, `ai_chat_josé@example.com`) can be named back. Keys
+ * hold them URI-encoded (or hashed, when long: `roomKey`), so no id can reach into another's
+ * keys; logs never hold them.
+ */
+export const roomIdSchema = declare(() =>
+  z
+    .string({ error: 'room_id must be a string' })
+    .refine(
+      (value) => value.length > 0 && codePoints(value) <= MAX_ROOM_ID_CHARS,
+      `room_id must be 1-${MAX_ROOM_ID_CHARS} characters`,
+    )
+    .refine((value) => !CONTROL.test(value), 'room_id must not contain control characters')
+    .refine((value) => value.isWellFormed(), 'room_id must be valid Unicode text')
+    .meta({
+      minLength: 1,
+      maxLength: MAX_ROOM_ID_CHARS,
+      description: 'A conversation: 1-300 characters without control characters',
+    }),
+);
+
+/** The seed's default conversation for a user. */
+export const defaultRoomId = (userId: string) => `ai_chat_${userId}`;
+
+const positiveInt = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `${name} must be a positive integer`)
+    .transform(Number)
+    .refine((value) => value >= 1, `${name} must be a positive integer`);
+
+/** What send and regenerate both take besides the message: the room, the seed's user, a model. */
+const turnFields = () => ({
+  room_id: roomIdSchema.optional(),
+  user_id: z.string({ error: 'user_id must be a string' }).optional(),
+  model: z
+    .string({ error: 'model must be a string' })
+    .min(1, 'model must not be empty')
+    .max(200, 'model must be one of the allowed models')
+    .optional(),
+});
+
+/** `POST /api/chat/ai/send`. */
+export const sendBodySchema = (maxChars: number) =>
+  z.object({
+    message: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? 'Message is required' : 'message must be a string',
+      })
+      .refine((value) => value.trim().length > 0, 'Message is required')
+      .meta({
+        minLength: 1,
+        maxLength: maxChars,
+        description: `Not blank; at most MAX_MESSAGE_CHARS (${maxChars}) characters, else 413`,
+      })
+      .superRefine((value, ctx) => {
+        if (codePoints(value) > maxChars) {
+          ctx.addIssue({
+            code: 'too_big',
+            origin: 'string',
+            maximum: maxChars,
+            inclusive: true,
+            message: `message is too long: at most ${maxChars} characters`,
+          });
+        }
+      }),
+    ...turnFields(),
+  });
+
+const pageSize = (fallback: number) =>
+  positiveInt('limit')
+    .transform((value) => Math.min(value, MAX_PAGE_SIZE))
+    .default(fallback);
+
+const cursorSchema = declare(() =>
+  z.string().min(1, 'cursor must not be empty').max(1024, 'cursor is invalid'),
+);
+
+/** `GET /api/chat/ai/history/{userId}`. */
+export const historyQuerySchema = declare(() =>
+  z.object({
+    page: positiveInt('page')
+      .default(1)
+      .meta({ description: '1-based (default 1); ignored when `cursor` is given' }),
+    limit: pageSize(DEFAULT_PAGE_SIZE).meta({
+      description: `Default ${DEFAULT_PAGE_SIZE}; above ${MAX_PAGE_SIZE} is clamped`,
+    }),
+    room_id: roomIdSchema.optional().meta({ description: 'Default `ai_chat_{userId}`' }),
+    order: z
+      .enum(['asc', 'desc'], { error: 'order must be "asc" or "desc"' })
+      .default('asc')
+      .meta({ description: '`asc` (default): page 1 is the oldest; `desc`: the newest' }),
+    cursor: cursorSchema
+      .optional()
+      .meta({ description: 'A `next_cursor` from an earlier page of the same order' }),
+  }),
+);
+
+/** `GET /api/chat/ai/rooms`. */
+export const roomsQuerySchema = declare(() =>
+  z.object({
+    limit: pageSize(20),
+    cursor: cursorSchema.optional(),
+  }),
+);
+
+/** `PATCH /api/chat/ai/rooms/{roomId}`. */
+export const renameBodySchema = declare(() =>
+  z.object({
+    title: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? 'title is required' : 'title must be a string',
+      })
+      .transform((value) => value.trim())
+      .refine((value) => value.length > 0 && codePoints(value) <= 200, {
+        message: 'title must be 1-200 characters (after trimming)',
+      })
+      .refine((value) => !CONTROL.test(value), 'title must not contain control characters'),
+  }),
+);
+
+/** `POST /api/chat/ai/regenerate` (and its stream). */
+export const regenerateBodySchema = declare(() =>
+  z.object({
+    ...turnFields(),
+  }),
+);
+
+/** `GET /api/chat/ai/export`. */
+export const exportQuerySchema = declare(() =>
+  z.object({
+    format: z
+      .enum(['jsonl', 'markdown'], { error: 'format must be "jsonl" or "markdown"' })
+      .default('jsonl'),
+    room_id: roomIdSchema.optional(),
+  }),
+);
+
+/** `DELETE /api/chat/ai/history/{userId}`. */
+export const clearQuerySchema = declare(() =>
+  z.object({
+    room_id: roomIdSchema.optional(),
+  }),
+);
+
+/** A message id in a path: a ULID, or at least something that could be one (else 404). */
+export const MESSAGE_ID = /^[0-9A-Za-z]{1,64}$/;
+
+const offsetSchema = declare(() =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, 'offset must be a non-negative integer (characters already received)')
+    .transform(Number),
+);
+
+/** `GET /api/chat/ai/stream/{messageId}`: `offset`, or the standard `Last-Event-ID` header. */
+export const followQuerySchema = declare(() =>
+  z.object({
+    offset: offsetSchema.optional(),
+  }),
+);
+
+/** `Last-Event-ID`: the `id` of the last event received, which is an offset. */
+export const lastEventIdSchema = declare(() => offsetSchema.optional());
+
+/** The path parameters of the routes on a user, a conversation, a reply. */
+export const userIdParams = declare(() =>
+  z.object({ userId: z.string().meta({ description: "The caller's user id" }) }),
+);
+export const roomIdParams = declare(() =>
+  z.object({ roomId: roomIdSchema.meta({ description: 'The room id, URI-encoded' }) }),
+);
+export const messageIdParams = declare(() =>
+  z.object({ messageId: z.string().regex(MESSAGE_ID).meta({ description: 'An AI message id' }) }),
+);
+
+/** `PUT /api/chat/ai/api-key`. */
+export const apiKeyBodySchema = declare(() =>
+  z.object({
+    api_key: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined ? 'api_key is required' : 'api_key must be a string',
+      })
+      .regex(/^\S{8,512}$/, 'api_key must be 8-512 characters with no spaces'),
+  }),
+);
+
+/*
+ * Responses, declared once: `ok()` takes the schema of what it sends, so a view or handler that
+ * drifts from the contract does not compile, and the OpenAPI document is made from these.
+ */
+
+const iso = () => z.string().meta({ format: 'date-time' });
+const count = () => z.number().int().nonnegative();
+
+export const usageSchema = declare(() =>
+  z.object({
+    prompt_tokens: count(),
+    completion_tokens: count(),
+    total_tokens: count(),
+  }),
+);
+
+export const messageSchema = declare(() =>
+  z
+    .object({
+      id: z.string().meta({ description: 'A ULID' }),
+      sender_id: z.string().meta({ description: 'The user id, or `ai-assistant`' }),
+      content: z.string(),
+      timestamp: iso(),
+      message_type: z.enum(['user', 'ai']),
+      created_at: iso(),
+      room_id: z.string(),
+      status: z
+        .enum(['streaming', 'complete', 'stopped', 'error'])
+        .meta({ description: 'User messages are always `complete`' }),
+      ai_model: z.string().optional().meta({ description: 'AI messages: the model, or `error`' }),
+      usage: usageSchema.optional(),
+      partial: z
+        .literal(true)
+        .optional()
+        .meta({ description: 'A reply cut short by a failing model, after some text' }),
+    })
+    .meta({ id: 'Message' }),
+);
+
+export const errorSchema = declare(() =>
+  z.object({ success: z.literal(false), error: z.string() }).meta({ id: 'Error' }),
+);
+
+const answer = <T extends z.ZodRawShape>(id: string, shape: T) =>
+  z.object({ success: z.literal(true), ...shape }).meta({ id });
+
+export const exchangeAnswer = declare(() =>
+  answer('Exchange', {
+    user_message: messageSchema,
+    ai_message: messageSchema,
+  }),
+);
+
+export const historyAnswer = declare(() =>
+  answer('HistoryPage', {
+    messages: z.array(messageSchema),
+    pagination: z.object({
+      page: count(),
+      limit: count(),
+      total: count(),
+      has_more: z.boolean(),
+      next_cursor: z.string().nullable(),
+    }),
+  }),
+);
+
+export const roomSchema = declare(() =>
+  z
+    .object({
+      room_id: z.string(),
+      title: z.string(),
+      message_count: count(),
+      last_message_at: z.string(),
+      last_message_preview: z.string().meta({ description: 'The start of the latest question' }),
+    })
+    .meta({ id: 'Room' }),
+);
+
+export const roomsAnswer = declare(() =>
+  answer('RoomsPage', {
+    rooms: z.array(roomSchema),
+    pagination: z.object({
+      limit: count(),
+      has_more: z.boolean(),
+      next_cursor: z.string().nullable(),
+    }),
+  }),
+);
+
+export const roomDetailsSchema = declare(() =>
+  roomSchema
+    .extend({ title_source: z.enum(['user', 'automatic']), created_at: iso(), updated_at: iso() })
+    .meta({ id: 'RoomDetails' }),
+);
+
+export const roomAnswer = declare(() => answer('RoomAnswer', { room: roomDetailsSchema }));
+
+export const clearAnswer = declare(() =>
+  answer('Cleared', { message: z.string(), deleted_count: count() }),
+);
+
+export const deleteRoomAnswer = declare(() => answer('RoomDeleted', { deleted_count: count() }));
+
+const keyFields = declare(() => ({
+  has_key: z.boolean(),
+  last4: z.string().nullable(),
+  updated_at: iso().nullable(),
+}));
+
+export const apiKeyAnswer = declare(() => answer('ApiKey', keyFields));
+
+export const savedKeyAnswer = declare(() =>
+  answer('ApiKeySaved', { message: z.string(), ...keyFields }),
+);
+
+export const deletedKeyAnswer = declare(() =>
+  answer('ApiKeyDeleted', {
+    message: z.string(),
+    deleted: z.boolean(),
+  }),
+);
+
+export const stopAnswer = declare(() =>
+  answer('Stopped', {
+    stopped: z.boolean().meta({ description: 'false: the reply had already ended' }),
+    message: messageSchema,
+  }),
+);
+
+export const eraseAnswer = declare(() =>
+  answer('Erased', {
+    message: z.string(),
+    deleted: z.object({ conversations: count(), messages: count(), api_key: z.boolean() }),
+    complete: z.boolean().meta({ description: 'false: call again to finish' }),
+  }),
+);
+
+export const healthAnswer = declare(() => answer('Health', { status: z.literal('ok') }));
+
+export const healthFailure = declare(() =>
+  z
+    .object({
+      success: z.literal(false),
+      error: z.string(),
+      status: z.literal('misconfigured').optional(),
+    })
+    .meta({ id: 'HealthFailure' }),
+);
+
+/** The events of the streaming routes, by name: what each `data:` line holds. */
+export const streamEvents = declare(() => ({
+  user_message: messageSchema,
+  ai_message_started: messageSchema,
+  delta: z.object({ content: z.string() }),
+  ai_message: messageSchema,
+  error: z.object({ error: z.string() }),
+  reconnect: z.object({ offset: count() }),
+}));
+
+/** The events of a turn's stream (send's, regenerate's), in the order they come. */
+export const TURN_EVENTS: (keyof typeof streamEvents)[] = [
+  'user_message',
+  'ai_message_started',
+  'delta',
+  'ai_message',
+  'error',
+];
