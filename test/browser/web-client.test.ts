@@ -203,6 +203,33 @@ describe('the reference web client', () => {
     );
   });
 
+  it('shows a reply and a question containing U+2028 and U+2029 whole, and the reply ends complete', async () => {
+    const p = await signedIn(user());
+    const question = 'one\u2028two\u2029three';
+
+    await send(p, question);
+    await reply(p).waitFor();
+
+    expect(await messages(p).locator('.text').allTextContents()).toEqual([
+      question,
+      `reply to: ${question}`,
+    ]);
+    expect(await p.getByTestId('error').isVisible()).toBe(false);
+  });
+
+  it('signs in a user whose id is outside ASCII, and sends and reloads their history', async () => {
+    const p = await signedIn(`zoë-${crypto.randomUUID().slice(0, 4)}`);
+
+    await send(p, 'hello from zoë');
+    await reply(p).waitFor();
+    await p.reload();
+    await reply(p).waitFor();
+
+    expect(await p.locator('#who-name').textContent()).toMatch(/^zoë-/);
+    expect(await messages(p).count()).toBe(2);
+    expect(await p.getByTestId('error').isVisible()).toBe(false);
+  });
+
   it('signs in with a pasted token, is served with a strict Content-Security-Policy, and says plainly when a token is bad', async () => {
     const response = await fetch(`${stack.url}/`);
     const dev = (await (

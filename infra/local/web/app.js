@@ -2,6 +2,8 @@
 // framework. It calls the API as any frontend would: a bearer token, JSON, and server-sent
 // events read with fetch (EventSource cannot send an Authorization header).
 
+import { serverSentEvents } from '/sse.js';
+
 const API = '/api/chat/ai';
 const PAGE = 25;
 const $ = (id) => document.getElementById(id);
@@ -57,20 +59,8 @@ async function readEvents(response, onEvent) {
     await json(response);
     return;
   }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const field = (name) => block.match(new RegExp(`^${name}: (.*)$`, 'm'))?.[1];
-      onEvent(field('event') ?? 'message', JSON.parse(field('data') ?? 'null'), field('id'));
-      end = buffer.indexOf('\n\n');
-    }
+  for await (const { event, data, id } of serverSentEvents(response.body)) {
+    onEvent(event, JSON.parse(data), id);
   }
 }
 
@@ -104,7 +94,12 @@ async function attempt(work) {
 /** The token's subject, read (not verified: the API does that) to name the user's own routes. */
 function subjectOf(token) {
   try {
-    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    // The payload is base64url of UTF-8 JSON: atob alone would read a user id like `zoë` as
+    // Latin-1 and name another user's routes.
+    const binary = atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'));
+    const payload = JSON.parse(
+      new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))),
+    );
     return String(payload.sub ?? '');
   } catch {
     return '';
