@@ -439,6 +439,22 @@ describe('replies', () => {
     expect(await p.getByTestId('regenerate').isVisible()).toBe(true);
   });
 
+  it('keeps what a failing model wrote, marks it cut short and says why under it, once', async () => {
+    const p = await signedIn(user());
+
+    await send(p, 'start then fail [[break]]');
+    await reply(p, 'error').waitFor();
+    await p.getByTestId('message-note').waitFor();
+
+    expect(await reply(p, 'error').getAttribute('data-content')).toBe('reply to: ');
+    expect(await reply(p, 'error').getByTestId('message-status').textContent()).toBe('Cut short');
+    expect(await p.getByTestId('message-note').textContent()).toBe(
+      "I'm sorry, I'm having trouble processing your request right now. Please try again later.",
+    );
+    expect(await p.getByTestId('composer-error').isHidden()).toBe(true);
+    expect(await p.getByTestId('error').isHidden()).toBe(true);
+  });
+
   it('shows when each message was written', async () => {
     const p = await signedIn(user());
     await send(p, 'what time is it');

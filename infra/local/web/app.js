@@ -126,8 +126,13 @@ async function loadRooms(more = false) {
   if (more && state.roomsCursor) query.set('cursor', state.roomsCursor);
   const { rooms, pagination } = await state.api.json('GET', `/rooms?${query}`);
   const items = rooms.map(roomItem);
-  if (more) $('rooms').append(...items);
-  else $('rooms').replaceChildren(...items);
+  if (more) {
+    $('rooms').append(...items);
+    // "More conversations" may have gone: the keyboard carries on at the first new one.
+    items[0]?.querySelector('button').focus();
+  } else {
+    $('rooms').replaceChildren(...items);
+  }
   state.roomsCursor = pagination.next_cursor;
   $('more-rooms').hidden = !pagination.has_more;
   markCurrent();
@@ -281,10 +286,15 @@ function smallButton(label, testid, ariaLabel) {
  * being written), the empty-state hint, the conversation's own buttons, keeping up at the bottom.
  */
 function refreshTail() {
-  for (const old of document.querySelectorAll('[data-testid=regenerate]')) old.remove();
   const items = $('messages').children;
   const last = items[items.length - 1];
-  if (last?.dataset.messageType === 'ai' && last.dataset.status !== 'streaming' && !state.busy) {
+  const offered =
+    last?.dataset.messageType === 'ai' && last.dataset.status !== 'streaming' && !state.busy;
+  for (const button of document.querySelectorAll('[data-testid=regenerate]')) {
+    // The one in place stays (and keeps the keyboard's focus).
+    if (!offered || !last.contains(button)) button.remove();
+  }
+  if (offered && !last.querySelector('[data-testid=regenerate]')) {
     const regenerate = smallButton('Regenerate', 'regenerate', 'Write this reply again');
     regenerate.addEventListener('click', () => attempt(regenerateReply, $('composer-error')));
     let actions = last.querySelector('.meta .actions');
@@ -324,20 +334,24 @@ async function streamTurn(path, body, { accepted, started } = {}) {
   state.busy = true;
   writing(null);
   try {
-    await state.api.stream('POST', path, { body, signal }, (name, data) => {
-      if (name === 'user_message') {
-        show(data);
-        accepted?.();
-      } else if (name === 'ai_message_started') {
-        started?.(data);
-        reply = data.id;
-        show(data);
-        writing(data.id);
-      } else if (name === 'delta') appendText(reply, data.content);
-      else if (name === 'ai_message') show(data);
-      else if (name === 'error') failure = data.error;
-    });
-    // A connection that dropped mid-reply: the reply goes on in the service; follow it.
+    try {
+      await state.api.stream('POST', path, { body, signal }, (name, data) => {
+        if (name === 'user_message') {
+          show(data);
+          accepted?.();
+        } else if (name === 'ai_message_started') {
+          started?.(data);
+          reply = data.id;
+          show(data);
+          writing(data.id);
+        } else if (name === 'delta') appendText(reply, data.content);
+        else if (name === 'ai_message') show(data);
+        else if (name === 'error') failure = data.error;
+      });
+    } catch (error) {
+      // A connection that dropped mid-reply: the reply goes on in the service (below).
+      if (!reply || signal.aborted) throw error;
+    }
     const item = reply && element(reply);
     if (item?.dataset.status === 'streaming') {
       await follow(reply, [...item.dataset.content].length);
@@ -349,8 +363,8 @@ async function streamTurn(path, body, { accepted, started } = {}) {
     }
   }
   if (failure) replyFailed(reply, failure);
+  // The list's order, count and (after a first message) the title follow the conversation.
   await loadRooms();
-  markCurrent();
 }
 
 /**
@@ -360,7 +374,7 @@ async function streamTurn(path, body, { accepted, started } = {}) {
 function replyFailed(id, text) {
   const item = id && element(id);
   if (item?.dataset.content === text) return;
-  if (item) renderMessage(item, messageOf(item), actionsFor, `Cut short: ${text}`);
+  if (item) renderMessage(item, messageOf(item), actionsFor, text);
   else showError($('composer-error'), text);
   refreshTail();
 }
@@ -725,5 +739,12 @@ document.addEventListener('keydown', (event) => {
 });
 phone.addEventListener('change', closeDrawers);
 
-if (state.token) attempt(() => signIn(state.token));
-else $('user-id').focus();
+if (state.token) {
+  // A stored token signs in without showing the form, unless it fails.
+  $('sign-in-view').hidden = true;
+  attempt(() => signIn(state.token)).finally(() => {
+    if ($('app').hidden) $('sign-in-view').hidden = false;
+  });
+} else {
+  $('user-id').focus();
+}
