@@ -281,7 +281,7 @@ export class ChatHistoryStack extends Stack {
           description:
             'HS256 secret shared with the app that issues access tokens (set it to the Flask JWT_SECRET_KEY)',
           generateSecretString: { passwordLength: 64, excludePunctuation: true },
-          // Tokens in use are signed with it: a redeploy after a destroy must not sign everyone out.
+          // Its value is shared with the app that issues tokens: a destroy must not lose it.
           removalPolicy: RemovalPolicy.RETAIN,
         });
     // Not created here: a created secret would need a placeholder value until someone set it,

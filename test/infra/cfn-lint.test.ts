@@ -61,4 +61,11 @@ describe.skipIf(!cfnLint)("AWS's CloudFormation linter (cfn-lint)", () => {
       }),
     ).toBe('');
   });
+
+  it("sees that the samLocal template's guard always fails a deploy, and finds nothing else", () => {
+    const findings = lint('sam-local', { samLocal: 'true' });
+
+    expect(findings).toMatch(/^W8003 \['samLocal', 'deploy'\] will always return False/);
+    expect(findings.match(/^[EWI]\d{4}/gm)).toEqual(['W8003']);
+  });
 });

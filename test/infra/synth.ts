@@ -28,14 +28,16 @@ export interface Synthesized {
 
 /**
  * The app as `cdk synth` builds it (`infra/app.ts`, cdk.json's context, cdk-nag), with
- * `settings` as `-c key=value`. Functions are bundled only with `bundle` (slow, and only the
- * asset checks need it).
+ * `settings` as `-c key=value`. Functions are bundled only with `bundle`, and the CLI's
+ * CloudFormation Validate runs only with `validate`: each takes seconds, so the main template's
+ * test asks for both and the variations for neither (cfn-lint reads those).
  */
 export function synth(
   settings: Record<string, unknown> = {},
-  { bundle = false } = {},
+  { bundle = false, validate = false } = {},
 ): Synthesized {
   const { app, stack } = buildApp({
+    builtinCloudFormationValidation: validate,
     context: {
       ...CDK_JSON_CONTEXT,
       // The CLI sets this; SAM reads the metadata it adds.
