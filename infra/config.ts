@@ -304,7 +304,7 @@ export function resolveConfig(node: Node, overrides: Partial<StackConfig> = {}):
       .map((key) => `${key}=${config[key]}`)
       .join(', ');
     problems.push(
-      `reserved concurrency: ${settings} reserve ${reserved} executions across ${routes.length} functions, leaving ${unreserved} of accountConcurrency=${config.accountConcurrency}; AWS requires at least ${MIN_UNRESERVED_CONCURRENCY} unreserved. Lower the reservedConcurrency* settings (0 reserves none), or raise accountConcurrency if your account's quota is higher`,
+      `reserved concurrency: ${settings} reserve ${reserved} executions across ${routes.length} functions, so accountConcurrency=${config.accountConcurrency} leaves ${unreserved} unreserved, and AWS requires at least ${MIN_UNRESERVED_CONCURRENCY}. Lower the reservedConcurrency* settings (0 reserves none), or raise accountConcurrency if your account's quota is higher`,
     );
   }
 

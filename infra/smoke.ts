@@ -57,19 +57,19 @@ export async function smoke(options: SmokeOptions): Promise<boolean> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const timeoutMs = options.timeoutMs ?? 120_000;
   const base = options.url.endsWith('/') ? options.url : `${options.url}/`;
-  const userId = subjectOf(options.token);
-  const room = `smoke-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const roomQuery = `room_id=${encodeURIComponent(room)}`;
-  const historyPath = `api/chat/ai/history/${encodeURIComponent(userId ?? '')}`;
-  const auth = { Authorization: `Bearer ${options.token}` };
   const started = performance.now();
-  let passed = 0;
+  const userId = subjectOf(options.token);
   if (!userId) {
     print(
       `FAIL  ${'token'.padEnd(14)} ${ms(started)}  the token is not a JWT with a subject (sub)`,
     );
     return false;
   }
+  const room = `smoke-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const roomQuery = `room_id=${encodeURIComponent(room)}`;
+  const historyPath = `api/chat/ai/history/${encodeURIComponent(userId)}`;
+  const auth = { Authorization: `Bearer ${options.token}` };
+  let passed = 0;
 
   const step = async (name: string, run: () => Promise<string>) => {
     const at = performance.now();
@@ -78,25 +78,15 @@ export async function smoke(options: SmokeOptions): Promise<boolean> {
       print(`ok    ${name.padEnd(14)} ${ms(at)}  ${detail}`);
       passed += 1;
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      print(`FAIL  ${name.padEnd(14)} ${ms(at)}  ${why}`);
+      print(`FAIL  ${name.padEnd(14)} ${ms(at)}  ${reasonOf(error)}`);
       throw new StepError(name);
     }
   };
 
-  const call = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Answer> => {
+  const call = async (method: string, path: string, body?: unknown): Promise<Answer> => {
     const response = await fetch(new URL(path, base), {
       method,
-      headers: {
-        ...auth,
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        ...headers,
-      },
+      headers: { ...auth, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -118,6 +108,8 @@ export async function smoke(options: SmokeOptions): Promise<boolean> {
   };
 
   let allPassed = true;
+  // From the first send on, the conversation may exist and must go.
+  let wrote = false;
   try {
     await step('health', async () => {
       const answer = await call('GET', 'health');
@@ -128,6 +120,7 @@ export async function smoke(options: SmokeOptions): Promise<boolean> {
       return body.has_key ? 'a key is stored' : 'no key stored (the fallback key must answer)';
     });
     await step('send', async () => {
+      wrote = true;
       const body = ok(
         await call('POST', 'api/chat/ai/send', {
           message: 'Smoke test: answer in one short sentence.',
@@ -289,17 +282,19 @@ export async function smoke(options: SmokeOptions): Promise<boolean> {
   } catch (error) {
     if (!(error instanceof StepError)) throw error;
     allPassed = false;
-  } finally {
-    // Whatever passed or failed, the conversation goes (404: nothing was ever written).
+  }
+  // Whatever passed or failed, the conversation goes (404: the send never stored it).
+  if (wrote) {
     const at = performance.now();
     try {
       const answer = await call('DELETE', `api/chat/ai/rooms/${encodeURIComponent(room)}`);
-      if (answer.status !== 200 && answer.status !== 404)
-        ok(answer, 'DELETE /api/chat/ai/rooms/{roomId}');
-      print(`ok    ${'cleanup'.padEnd(14)} ${ms(at)}  room ${room} deleted`);
+      if (answer.status !== 404) ok(answer, 'DELETE /api/chat/ai/rooms/{roomId}');
+      const done = answer.status === 404 ? 'was never stored' : 'deleted';
+      print(`ok    ${'cleanup'.padEnd(14)} ${ms(at)}  room ${room} ${done}`);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      print(`FAIL  ${'cleanup'.padEnd(14)} ${ms(at)}  ${why}; delete room ${room} by hand`);
+      print(
+        `FAIL  ${'cleanup'.padEnd(14)} ${ms(at)}  ${reasonOf(error)}; delete room ${room} by hand`,
+      );
       allPassed = false;
     }
   }
@@ -341,6 +336,13 @@ export async function smoke(options: SmokeOptions): Promise<boolean> {
     }
     return events;
   }
+}
+
+/** What went wrong, with the cause `fetch` hides behind "fetch failed" (refused, DNS, TLS). */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
 }
 
 function expect(condition: boolean, why: string): asserts condition {

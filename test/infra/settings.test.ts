@@ -95,7 +95,7 @@ describe('stack settings, checked at synth', () => {
 
     expect(said).toMatch(
       new RegExp(
-        `reservedConcurrencyModelStream=20, reservedConcurrencyModel=10, reservedConcurrencyStream=10, reservedConcurrencyRequest=5 reserve ${reservedConcurrencyTotal(DEFAULT_CONFIG)} executions .* leaving -\\d+ of accountConcurrency=10; AWS requires at least 10 unreserved`,
+        `reservedConcurrencyModelStream=20, reservedConcurrencyModel=10, reservedConcurrencyStream=10, reservedConcurrencyRequest=5 reserve ${reservedConcurrencyTotal(DEFAULT_CONFIG)} executions across 18 functions, so accountConcurrency=10 leaves -\\d+ unreserved, and AWS requires at least 10`,
       ),
     );
     expect(said).toMatch(/0 reserves none/);

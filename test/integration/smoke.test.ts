@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { apiUrl, call, newUser, type TestUser } from '../support/api.ts';
@@ -107,6 +108,28 @@ describe('npm run smoke (the post-deploy check), against the local stack', () =>
     expect(code).toBe(1);
     expect(output).toMatch(/^ok +health /m);
     expect(output).toMatch(/^FAIL +key status .*answered 401/m);
+    // Nothing was written, so there is nothing to clean up.
+    expect(output).not.toMatch(/cleanup/);
+  });
+
+  it('says why when the API cannot be reached', async () => {
+    const closed = await new Promise<number>((done) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => done(port));
+      });
+    });
+    const user = await newUser({ withKey: false });
+
+    const { code, output } = await runSmoke([
+      '--url',
+      `http://127.0.0.1:${closed}`,
+      '--token',
+      user.token,
+    ]);
+
+    expect(code).toBe(1);
+    expect(output).toMatch(/^FAIL +health +\d+ ms {2}fetch failed: .*ECONNREFUSED/m);
   });
 
   it('says how to call it when the URL or the token is missing', async () => {
