@@ -2,7 +2,6 @@ import { join, resolve } from 'node:path';
 import { DEV_JWT_SECRET } from './dev-token.ts';
 import { startLocalKms } from './kms-server.ts';
 import { checkLeftovers, forgetRun, recordRun } from './leftovers.ts';
-import { startLocalS3 } from './local-s3.ts';
 import { startOfflineModel } from './offline-model.ts';
 import { webClient } from './web-client.ts';
 
@@ -34,6 +33,8 @@ if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
 // only now that the environment above is set; the modules imported statically reach none.
 const { ensureTable, startDynamoDbLocal } = await import('./dynamodb-local.ts');
 const { loadRoutes, startHttpServer } = await import('./http-server.ts');
+// Loading s3rver takes about 0.4 s: begun now, it is done while DynamoDB Local starts.
+const localS3 = import('./local-s3.ts');
 
 const runFile = join(dataDir, 'dev-run.json');
 /** Whether the record in runFile is this run's (a refused start leaves the other's alone). */
@@ -112,7 +113,7 @@ try {
         setCorsOrigins: async () => undefined,
         close: async () => undefined,
       }
-    : await startLocalS3({
+    : await (await localS3).startLocalS3({
         directory: s3Data,
         port: Number(env.S3_PORT ?? 0),
         region: env.AWS_REGION,
