@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +22,8 @@ import {
  * anonymous requests, stores a body cut short, ignores x-amz-checksum-* (which hides the SDK's
  * checksum trap), and refuses the current SDK's path-style bucket requests (it signs `/bucket`
  * where the SDK sends `/bucket/`). So s3rver runs with allowMismatchedSignatures on a loopback
- * port of its own that is never handed out, and only the door's port is.
+ * port of its own that is never handed out, and only the door's port is. Two faults of s3rver's
+ * own are mended here too: its listings' single DES and its DeleteObjects' folder race.
  *
  * Not emulated: IAM, bucket policies and ACLs (the one key may do everything), presigned POST
  * forms, SigV4a, SSE, lifecycle rules, and aws-chunked bodies (refused with 501).
@@ -30,7 +32,8 @@ import {
 const require = createRequire(import.meta.url);
 patchSingleDes(require('node:crypto'));
 const S3rver = require('@20minutes/s3rver');
-// Deep requires, not a public API: hence the exact version pin in package.json.
+// Deep requires and the filesystem store's internals are no public API: hence the exact
+// version pin in package.json.
 const { DUMMY_ACCOUNT } = require('@20minutes/s3rver/lib/models/account');
 const { S3CorsConfiguration } = require('@20minutes/s3rver/lib/models/config');
 
@@ -88,6 +91,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     allowMismatchedSignatures: true,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
+  deleteWithoutFolderCleanup(store.store);
   const storePort = ((await store.run()) as AddressInfo).port;
 
   let corsOrigins: string[] = [];
@@ -288,6 +292,28 @@ function corsXml(origins: string[]): string {
 
 function xmlText(value: string): string {
   return value.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The part of s3rver's filesystem store this module replaces. */
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  deleteObject(bucket: string, key: string): Promise<void>;
+}
+
+/**
+ * s3rver's DeleteObjects deletes all its keys at once, and each delete then removes the folders
+ * it left empty: keys in sibling folders raced (one removed the parent folder the other was
+ * reading: a 500 InternalError), and a PUT into a folder being removed could lose its file. Here
+ * a delete removes the object's own files only; an empty folder is harmless, as a listing finds
+ * objects, not folders.
+ */
+function deleteWithoutFolderCleanup(store: FilesystemStore) {
+  store.deleteObject = async (bucket, key) => {
+    const files = ['object', 'object.md5', 'metadata.json'];
+    await Promise.all(
+      files.map((resource) => rm(store.getResourcePath(bucket, key, resource), { force: true })),
+    );
+  };
 }
 
 /**
