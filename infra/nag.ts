@@ -1,5 +1,5 @@
 import { Validations } from 'aws-cdk-lib';
-import type { IConstruct } from 'constructs';
+import type { ChatHistoryStack } from './stack.ts';
 
 /**
  * The cdk-nag (AwsSolutions) findings this design accepts, each with the reason a reviewer
@@ -14,14 +14,19 @@ export const REVIEWED_FINDINGS: Record<string, string> = {
     "Each Lambda validates its body and query with zod schemas and answers 400/413 in the API contract's { success, error } shape, which a gateway request validator cannot produce.",
   'AwsSolutions-APIG6':
     'Execution logging needs an account-wide API Gateway CloudWatch role that other stacks share and overwrite; this stage has JSON access logs, and the functions write structured logs and metrics, instead.',
-  'AwsSolutions-APIG3':
-    'WAF is optional and costs a fixed monthly fee; enable it with -c wafRequestsPer5Min=N. Stage throttling is always on.',
   'AwsSolutions-SMG4':
-    'The JWT secret is shared with the app that issues the tokens and the fallback key is an OpenAI key; both are rotated with their issuer, not by a Secrets Manager rotation Lambda.',
+    'The JWT secret is shared with the app that issues the tokens, so it is rotated with that app (README: rotating the JWT secret), not by a Secrets Manager rotation Lambda that would sign every user out.',
 };
 
-export function acknowledgeReviewedFindings(stack: IConstruct) {
-  for (const [id, reason] of Object.entries(REVIEWED_FINDINGS)) {
+/** Only when the deployer turned the WAF off (`-c waf=false`), which is theirs to decide. */
+const WAF_OFF =
+  'The WAF was turned off with the waf setting (it costs a fixed monthly fee); stage and per-route throttling and the per-user limits still apply.';
+
+/** Acknowledges the reviewed findings (and, when the WAF is off by choice, that one). */
+export function acknowledgeReviewedFindings(stack: ChatHistoryStack) {
+  const findings = { ...REVIEWED_FINDINGS };
+  if (!stack.config.waf) findings['AwsSolutions-APIG3'] = WAF_OFF;
+  for (const [id, reason] of Object.entries(findings)) {
     Validations.of(stack).acknowledge({ id, reason });
   }
 }

@@ -6,9 +6,10 @@ import { startOfflineModel } from './offline-model.ts';
 import { webClient } from './web-client.ts';
 
 /**
- * `npm run dev`: the whole service on 127.0.0.1 with nothing but Node and Java. DynamoDB Local
- * and the local KMS keep their data under DATA_DIR, so history survives a restart. Every
- * setting of the service is honoured; the ones only a deployment has get local defaults here.
+ * `npm run dev`: the whole service on 127.0.0.1 with nothing but Node and Java. DynamoDB Local,
+ * the local KMS and the local S3 keep their data under DATA_DIR, so history and files survive a
+ * restart. Every setting of the service is honoured; the ones only a deployment has get local
+ * defaults here.
  */
 const env = process.env;
 const say = (line: string) => process.stdout.write(`[dev] ${line}\n`);
@@ -20,6 +21,7 @@ env.AWS_ACCESS_KEY_ID ??= 'local';
 env.AWS_SECRET_ACCESS_KEY ??= 'local';
 env.TABLE_NAME ??= 'ai-chat-history';
 env.KMS_KEY_ID ??= 'alias/ai-chat-history';
+env.FILES_BUCKET ??= 'ai-chat-files';
 // The metric lines (CloudWatch's embedded format) are for CloudWatch, not for a person reading
 // this terminal; POWERTOOLS_METRICS_DISABLED=false prints them.
 env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -31,6 +33,8 @@ if (devSecret) env.JWT_SECRET = DEV_JWT_SECRET;
 // only now that the environment above is set; the modules imported statically reach none.
 const { ensureTable, startDynamoDbLocal } = await import('./dynamodb-local.ts');
 const { loadRoutes, startHttpServer } = await import('./http-server.ts');
+// Loading s3rver takes about 0.4 s: begun now, it is done while DynamoDB Local starts.
+const localS3 = import('./local-s3.ts');
 
 const runFile = join(dataDir, 'dev-run.json');
 /** Whether the record in runFile is this run's (a refused start leaves the other's alone). */
@@ -53,7 +57,7 @@ async function stopAll(code: number, why?: string) {
   if (why) say(why);
   process.exit(code);
 }
-const stopped = 'stopped: the API, the model, KMS and DynamoDB Local';
+const stopped = 'stopped: the API, the model, S3, KMS and DynamoDB Local';
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => void stopAll(0, stopped));
 }
@@ -99,6 +103,29 @@ try {
   stops.push(kms.close);
   env.AWS_ENDPOINT_URL_KMS = kms.endpoint;
 
+  // Likewise an explicit S3 endpoint; otherwise a local S3 that refuses a wrong signature, size
+  // or type as S3 does (local-s3.ts says what it checks), with the files' bucket made at start.
+  const s3External = env.AWS_ENDPOINT_URL_S3;
+  const s3Data = join(dataDir, 's3');
+  const s3 = s3External
+    ? {
+        endpoint: s3External,
+        setCorsOrigins: async () => undefined,
+        close: async () => undefined,
+      }
+    : await (await localS3).startLocalS3({
+        directory: s3Data,
+        port: Number(env.S3_PORT ?? 0),
+        region: env.AWS_REGION,
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+        },
+        buckets: [env.FILES_BUCKET],
+      });
+  stops.push(s3.close);
+  env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+
   if (!env.OPENAI_BASE_URL) {
     const offline = await startOfflineModel(Number(env.OFFLINE_MODEL_PORT ?? 0));
     stops.push(offline.close);
@@ -130,6 +157,13 @@ try {
     log: (line) => say(line),
   });
   stops.push(http.close);
+  // Browsers PUT and GET files straight to S3, from the web client (whose port is known only
+  // now: PORT may be 0) and from the origins the API allows.
+  await s3.setCorsOrigins([
+    http.url,
+    http.url.replace('127.0.0.1', 'localhost'),
+    ...httpSettings().ALLOWED_ORIGINS,
+  ]);
 
   const where = external
     ? 'AWS_ENDPOINT_URL_DYNAMODB'
@@ -144,6 +178,8 @@ try {
     );
   }
   say(`KMS (local): ${kms.endpoint}, key ${env.KMS_KEY_ID}`);
+  const s3Where = s3External ? 'AWS_ENDPOINT_URL_S3' : `data in ${s3Data}`;
+  say(`S3 (local): ${s3.endpoint}, bucket ${env.FILES_BUCKET} (${s3Where})`);
   if (devSecret)
     say(`JWT: HS256 with the dev secret "${DEV_JWT_SECRET}"; npm run token -- <userId>`);
   say(`web client: ${http.url}/ (the API's reference frontend)`);

@@ -21,14 +21,30 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const FILES: Record<string, [string, string]> = {
-  '/': ['index.html', 'text/html; charset=utf-8'],
-  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  '/style.css': ['style.css', 'text/css; charset=utf-8'],
+const JS = 'text/javascript; charset=utf-8';
+
+/** The client's own files, by path. */
+const FILES: Record<string, [URL, string]> = {
+  '/': [web('index.html'), 'text/html; charset=utf-8'],
+  '/style.css': [web('style.css'), 'text/css; charset=utf-8'],
+  ...Object.fromEntries(
+    ['app', 'api', 'sse', 'token', 'markdown', 'message-view', 'dialogs', 'models'].map((name) => [
+      `/${name}.js`,
+      [web(`${name}.js`), JS],
+    ]),
+  ),
+  // The Markdown renderer and the sanitizer, as their packages ship them for browsers (ES
+  // modules without imports), from node_modules: nothing comes from a CDN.
+  '/vendor/marked.js': [new URL(import.meta.resolve('marked')), JS],
+  '/vendor/purify.js': [new URL(import.meta.resolve('dompurify')), JS],
 };
 
-function file(name: string, type: string): LocalExtra {
-  const body = readFileSync(new URL(`./web/${name}`, import.meta.url), 'utf8');
+function web(name: string) {
+  return new URL(`./web/${name}`, import.meta.url);
+}
+
+function file(path: URL, type: string): LocalExtra {
+  const body = readFileSync(path, 'utf8');
   return () => ({
     statusCode: 200,
     headers: {
@@ -42,9 +58,10 @@ function file(name: string, type: string): LocalExtra {
   });
 }
 
+/** The client's files and, with the dev secret, `POST /dev/token`: the local stack's extras. */
 export function webClient(devSecret: string | undefined): Record<string, LocalExtra> {
   const extras: Record<string, LocalExtra> = Object.fromEntries(
-    Object.entries(FILES).map(([path, [name, type]]) => [path, file(name, type)]),
+    Object.entries(FILES).map(([path, [url, type]]) => [path, file(url, type)]),
   );
   // Browsers ask for it; there is none, and saying so quietly keeps their consoles clean.
   extras['/favicon.ico'] = () => ({ statusCode: 204, headers: {}, body: '' });

@@ -28,12 +28,33 @@ export async function launch(): Promise<Browser> {
   });
 }
 
-/** A page that fails the test on any script error, console error or blocked resource. */
+/** How a page is seen: a desktop or a phone, light or dark. */
+export interface Looks {
+  /** Default: 1280 × 800 (a desktop). */
+  viewport?: { width: number; height: number };
+  /** The system's preference the page sees. Default: light. */
+  colorScheme?: 'light' | 'dark';
+}
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/**
+ * A page, in a context of its own (close it with `page.context().close()`), that fails the test
+ * on any script error, console error or blocked resource.
+ */
 export async function open(
   browser: Browser,
   url: string,
+  looks: Looks = {},
 ): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const context = await browser.newContext({
+    viewport: looks.viewport ?? DESKTOP,
+    colorScheme: looks.colorScheme ?? 'light',
+    // The copy buttons write to the clipboard; the tests read it back.
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {

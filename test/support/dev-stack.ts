@@ -7,6 +7,8 @@ export interface DevStack {
   url: string;
   dynamoEndpoint: string;
   kmsEndpoint: string;
+  /** The local S3 (or the AWS_ENDPOINT_URL_S3 it was given). */
+  s3Endpoint: string;
   /** Everything the stack printed so far (its log). */
   output(): string;
   /** Sends Ctrl-C (SIGINT) and waits for the stack to exit; resolves to its exit code. */
@@ -30,35 +32,37 @@ export async function startDevStack(
   });
   let output = '';
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const started = new Promise<{ url: string; dynamoEndpoint: string; kmsEndpoint: string }>(
-    (done, fail) => {
-      const timer = setTimeout(
-        () => fail(new Error(`dev stack did not start:\n${output}`)),
-        timeoutMs,
-      );
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-        const dynamoEndpoint = /DynamoDB Local: (http:\/\/\S+)/.exec(output)?.[1];
-        const kmsEndpoint = /KMS \(local\): (http:\/\/[^\s,]+)/.exec(output)?.[1];
-        if (url && dynamoEndpoint && kmsEndpoint) {
-          clearTimeout(timer);
-          done({ url, dynamoEndpoint, kmsEndpoint });
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      void exited.then((code) => {
+  const started = new Promise<
+    Pick<DevStack, 'url' | 'dynamoEndpoint' | 'kmsEndpoint' | 's3Endpoint'>
+  >((done, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error(`dev stack did not start:\n${output}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      const dynamoEndpoint = /DynamoDB Local: (http:\/\/\S+)/.exec(output)?.[1];
+      const kmsEndpoint = /KMS \(local\): (http:\/\/[^\s,]+)/.exec(output)?.[1];
+      const s3Endpoint = /S3 \(local\): (http:\/\/[^\s,]+)/.exec(output)?.[1];
+      if (url && dynamoEndpoint && kmsEndpoint && s3Endpoint) {
         clearTimeout(timer);
-        fail(new Error(`dev stack exited (${code}) before it was ready:\n${output}`));
-      });
-    },
-  );
-  const { url, dynamoEndpoint, kmsEndpoint } = await started;
+        done({ url, dynamoEndpoint, kmsEndpoint, s3Endpoint });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`dev stack exited (${code}) before it was ready:\n${output}`));
+    });
+  });
+  const { url, dynamoEndpoint, kmsEndpoint, s3Endpoint } = await started;
   return {
     url,
     dynamoEndpoint,
     kmsEndpoint,
+    s3Endpoint,
     child,
     output: () => output,
     stop: async () => {

@@ -10,6 +10,7 @@ declare module 'vitest' {
     apiUrl: string;
     dynamoEndpoint: string;
     kmsEndpoint: string;
+    s3Endpoint: string;
     modelBaseUrl: string;
     jwtSecret: string;
     tableName: string;
@@ -45,6 +46,7 @@ export default async function setup(project: TestProject) {
   project.provide('apiUrl', stack.url);
   project.provide('dynamoEndpoint', stack.dynamoEndpoint);
   project.provide('kmsEndpoint', stack.kmsEndpoint);
+  project.provide('s3Endpoint', stack.s3Endpoint);
   project.provide('modelBaseUrl', model.baseUrl);
   project.provide('jwtSecret', TEST_JWT_SECRET);
   project.provide('tableName', TABLE_NAME);

@@ -38,9 +38,16 @@ export async function readEvents(
       while (end >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-        const id = /^id: (.*)$/m.exec(block)?.[1];
-        const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
+        // Lines end at LF only here (the API writes LF): a regex `$` would also end one at
+        // U+2028 or U+2029 inside the JSON.
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((line) => line.startsWith(`${name}: `))
+            ?.slice(name.length + 2);
+        const event = field('event') ?? 'message';
+        const id = field('id');
+        const data = JSON.parse(field('data') ?? 'null');
         const parsed = { event, data, at: performance.now() - started, ...(id ? { id } : {}) };
         events.push(parsed);
         if (stopAfter?.(parsed)) {
