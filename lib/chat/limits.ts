@@ -53,18 +53,19 @@ export class AccountLimits implements UsageLimits {
     if (this.#perMinute <= 0) {
       // With no rate limit and the same conversation as last time, there is nothing to write.
       if (lastRoom === undefined) return true;
-      const before = await this.#accounts.countSend(userId, { expired: [], lastRoom });
+      const { before } = await this.#accounts.countSend(userId, { expired: [], lastRoom });
       return before.lastRoom === roomId;
     }
     const second = Math.floor(now / 1000);
     const expired = Object.keys(seen.sends)
       .map(Number)
       .filter((at) => at <= second - WINDOW_SECONDS);
-    const before = await this.#accounts.countSend(userId, { second, expired, lastRoom });
+    const counted = await this.#accounts.countSend(userId, { second, expired, lastRoom });
+    const { before } = counted;
     const recent = inWindow(before.sends, second);
     const used = recent.reduce((sum, [, count]) => sum + count, 0);
     if (used >= this.#perMinute) {
-      await this.#accounts.uncountSend(userId, second);
+      await this.#accounts.uncountSend(userId, counted);
       throw new TooManyRequestsError(
         rateLimited(this.#perMinute),
         this.#freedAt(recent, used) + WINDOW_SECONDS - now / 1000,
@@ -99,11 +100,14 @@ export class AccountLimits implements UsageLimits {
   }
 }
 
-/** The counts of the window that ends at `second`, as [second, count] pairs. */
+/**
+ * The counts of the window that ends at `second`, as [second, count] pairs. Seconds after it count
+ * too: a send that took its time just before another's may write just after it.
+ */
 const inWindow = (sends: Record<string, number>, second: number) =>
   Object.entries(sends)
     .map(([at, count]) => [Number(at), count] as const)
-    .filter(([at, count]) => at > second - WINDOW_SECONDS && at <= second && count > 0);
+    .filter(([at, count]) => at > second - WINDOW_SECONDS && count > 0);
 
 const utcDay = (now: number) => new Date(now).toISOString().slice(0, 10);
 const nextUtcMidnight = (now: number) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unlessConditionFailed } from './conditions.ts';
 import { keys } from './table.ts';
@@ -35,17 +36,27 @@ export interface SendCount {
   lastRoom?: string;
 }
 
+/** A send counted: the account as it was just before, and what takes the count back. */
+export interface CountedSend {
+  /** The account before this send was counted (this send's own count left out). */
+  before: AccountState;
+  second?: number;
+  /** This send's mark in its second's set. */
+  ticket?: string;
+}
+
 /** The per-user account item: API key, usage limits, the latest conversation. */
 export interface AccountStore {
   read(userId: string): Promise<AccountState>;
   /**
    * Counts a send, atomically and without a condition (so concurrent sends never conflict), and
    * returns the account as it was just before: the caller decides from that whether the send
-   * fits, and takes it back with `uncountSend` when it does not.
+   * fits, and takes it back with `uncountSend` when it does not. Both are idempotent, so an
+   * SDK retry of either never counts a send twice or takes back another's.
    */
-  countSend(userId: string, count: SendCount): Promise<AccountState>;
-  /** Takes back a send counted in `second` that was over the limit. */
-  uncountSend(userId: string, second: number): Promise<void>;
+  countSend(userId: string, count: SendCount): Promise<CountedSend>;
+  /** Takes back a send that was over the limit. */
+  uncountSend(userId: string, counted: CountedSend): Promise<void>;
   /** Adds tokens to the day's total (starting the day afresh when it is a new one). */
   addTokens(userId: string, day: string, tokens: number): Promise<void>;
   getApiKey(userId: string): Promise<ApiKeyRecord | undefined>;
@@ -58,15 +69,20 @@ interface AccountItem {
   ciphertext?: Uint8Array;
   last4?: string;
   key_updated_at?: string;
-  /** `rate_{epoch second}`: sends counted in that second (a number each). */
-  [rateAttribute: `${typeof RATE_PREFIX}${number}`]: number;
+  /** `sent_{epoch second}`: a set of one mark per send counted in that second. */
+  [rateAttribute: `${typeof RATE_PREFIX}${number}`]: Set<string>;
   tokens_day?: string;
   tokens_used?: number;
   last_room?: string;
 }
 
-/** One attribute per second of the rate window, so a send adds to a counter of its own second. */
-const RATE_PREFIX = 'rate_';
+/**
+ * One attribute per second of the rate window, each a set of one random mark per send: adding a
+ * mark to a set, or deleting it, is idempotent, where adding 1 to a number is not (a retried
+ * write would count twice). Marks of refused sends are deleted, so a set holds at most the
+ * limit's worth of marks.
+ */
+const RATE_PREFIX = 'sent_';
 
 /**
  * One small item per user (`ACCOUNT`): a send reads it once (key and limits together) and
@@ -82,28 +98,28 @@ export class DynamoAccountStore extends TableStore implements AccountStore {
     return stateOf(Item as AccountItem | undefined);
   }
 
-  async countSend(userId: string, count: SendCount): Promise<AccountState> {
+  async countSend(userId: string, count: SendCount): Promise<CountedSend> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const clauses: string[] = [];
-    if (count.second !== undefined) {
+    const ticket = count.second === undefined ? undefined : randomBytes(6).toString('base64url');
+    if (ticket !== undefined) {
       names['#now'] = `${RATE_PREFIX}${count.second}`;
-      values[':one'] = 1;
-      clauses.push('ADD #now :one');
+      values[':mark'] = new Set([ticket]);
+      clauses.push('ADD #now :mark');
     }
     if (count.lastRoom !== undefined) {
       values[':room'] = count.lastRoom;
       clauses.push('SET last_room = :room');
     }
-    // The rate window of items written before per-second counters goes too.
-    const removed = [
-      'sends',
-      ...count.expired.map((second, i) => {
+    if (count.expired.length > 0) {
+      const removed = count.expired.map((second, i) => {
         names[`#old${i}`] = `${RATE_PREFIX}${second}`;
         return `#old${i}`;
-      }),
-    ];
-    clauses.push(`REMOVE ${removed.join(', ')}`);
+      });
+      clauses.push(`REMOVE ${removed.join(', ')}`);
+    }
+    if (clauses.length === 0) return { before: await this.read(userId) };
     const { Attributes } = await this.db.send(
       new UpdateCommand({
         TableName: this.table,
@@ -114,17 +130,23 @@ export class DynamoAccountStore extends TableStore implements AccountStore {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return stateOf(Attributes as AccountItem | undefined);
+    // A retry of a write that had landed sees this send's own mark: it is not another send.
+    return {
+      before: stateOf(Attributes as AccountItem | undefined, ticket),
+      second: count.second,
+      ticket,
+    };
   }
 
-  async uncountSend(userId: string, second: number): Promise<void> {
+  async uncountSend(userId: string, counted: CountedSend): Promise<void> {
+    if (counted.second === undefined || counted.ticket === undefined) return;
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: this.#key(userId),
-        UpdateExpression: 'ADD #now :minus',
-        ExpressionAttributeNames: { '#now': `${RATE_PREFIX}${second}` },
-        ExpressionAttributeValues: { ':minus': -1 },
+        UpdateExpression: 'DELETE #now :mark',
+        ExpressionAttributeNames: { '#now': `${RATE_PREFIX}${counted.second}` },
+        ExpressionAttributeValues: { ':mark': new Set([counted.ticket]) },
       }),
     );
   }
@@ -205,7 +227,7 @@ export class DynamoAccountStore extends TableStore implements AccountStore {
   }
 }
 
-function stateOf(item: AccountItem | undefined): AccountState {
+function stateOf(item: AccountItem | undefined, ownTicket?: string): AccountState {
   return {
     ...(item?.ciphertext && item.last4 && item.key_updated_at
       ? {
@@ -218,7 +240,14 @@ function stateOf(item: AccountItem | undefined): AccountState {
       : {}),
     sends: Object.fromEntries(
       Object.entries(item ?? {}).flatMap(([name, value]) =>
-        name.startsWith(RATE_PREFIX) ? [[name.slice(RATE_PREFIX.length), Number(value)]] : [],
+        name.startsWith(RATE_PREFIX) && value instanceof Set
+          ? [
+              [
+                name.slice(RATE_PREFIX.length),
+                [...value].filter((mark) => mark !== ownTicket).length,
+              ],
+            ]
+          : [],
       ),
     ),
     tokensDay: item?.tokens_day,

@@ -104,7 +104,7 @@ export class MemoryReplyStore implements ReplyStore {
 
   #signal(ref: ReplyRef): WriterSignal {
     const found = this.byId.get(ref.id);
-    if (!found || found.status !== 'streaming') return 'gone';
+    if (found?.status !== 'streaming') return 'gone';
     return found.stopRequested ? 'stop' : 'writing';
   }
 
@@ -387,7 +387,7 @@ export class MemoryAccounts implements AccountStore {
   }
 
   async countSend(userId: string) {
-    return this.read(userId);
+    return { before: await this.read(userId) };
   }
 
   async uncountSend() {}
