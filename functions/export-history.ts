@@ -11,7 +11,7 @@ const conversations = conversationStore();
 const history = historyStore();
 
 export const handler = streamRoute(async (event, { userId }) => {
-  const { format, room_id } = parseQuery(event, exportQuerySchema);
+  const { format, room_id, branches } = parseQuery(event, exportQuerySchema);
   if (room_id && !(await conversations.summary(userId, room_id))) {
     throw new NotFoundError(NO_SUCH_CONVERSATION);
   }
@@ -26,6 +26,6 @@ export const handler = streamRoute(async (event, { userId }) => {
       'Cache-Control': 'no-store',
     },
     body,
-    background: writeExport(history, userId, rooms, format, body),
+    background: writeExport(history, userId, rooms, format, body, { branches: branches === 'all' }),
   };
 });

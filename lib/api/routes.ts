@@ -1,5 +1,6 @@
 import type { DynamoAction, Route } from './route-spec.ts';
 import {
+  activeBodySchema,
   apiKeyAnswer,
   apiKeyBodySchema,
   clearAnswer,
@@ -52,7 +53,7 @@ const SEND_ACTIONS: DynamoAction[] = [
 /** The message limit the document states (the deployment default). */
 const MESSAGE_CHARS = 16_000;
 
-const TURN_ERRORS = [400, 403, 409, 410, 413, 422, 429];
+const TURN_ERRORS = [400, 403, 404, 409, 410, 413, 422, 429];
 
 /** What the samples name: the sample user's default conversation, and a reply a run makes. */
 const SAMPLE_USER = { userId: 'sample-user' };
@@ -148,7 +149,7 @@ export const routes: readonly Route[] = [
     path: '/api/chat/ai/history/{userId}',
     handler: 'get-history',
     auth: true,
-    dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'],
+    dynamodb: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
     timeoutSeconds: 10,
     contract: {
       summary: "A page of a conversation's messages",
@@ -212,7 +213,8 @@ export const routes: readonly Route[] = [
     path: '/api/chat/ai/rooms/{roomId}',
     handler: 'rename-room',
     auth: true,
-    dynamodb: ['dynamodb:UpdateItem'],
+    // The rename, then the active leaf's id for the answer.
+    dynamodb: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
     timeoutSeconds: 10,
     contract: {
       summary: 'Give a conversation a title',
@@ -222,6 +224,35 @@ export const routes: readonly Route[] = [
       errors: [400, 404, 413],
     },
     sample: { step: 'read', params: SAMPLE_ROOM, body: { title: 'Sample conversation' } },
+  }),
+  route({
+    method: 'PUT',
+    path: '/api/chat/ai/rooms/{roomId}/active',
+    handler: 'set-active-branch',
+    auth: true,
+    // The message and the path to it, the walk down its branch, then the switch (a transaction
+    // of the conversation item and the message the paths part at).
+    dynamodb: [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+    ],
+    timeoutSeconds: 10,
+    contract: {
+      summary: 'Switch to the branch through a message',
+      description:
+        'Makes the path through the message active: above it, the path to it; below it, the branch last followed from its place, else the newest. History then shows that path.',
+      params: roomIdParams,
+      body: activeBodySchema,
+      success: { json: roomAnswer },
+      errors: [400, 404, 409, 413],
+    },
+    sample: {
+      step: 'read',
+      params: SAMPLE_ROOM,
+      body: { message_id: '<the id of any message of the conversation>' },
+    },
   }),
   route({
     method: 'DELETE',
@@ -288,7 +319,7 @@ export const routes: readonly Route[] = [
     handler: 'export-history',
     auth: true,
     // The conversation items, then each one's messages a page at a time.
-    dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'],
+    dynamodb: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
     // Written while it is read, as a stream: a long history takes longer than 29 s.
     stream: true,
     timeoutSeconds: 300,

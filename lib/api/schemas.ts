@@ -70,33 +70,106 @@ const turnFields = () => ({
     .optional(),
 });
 
+/** A message id in a body or path: a ULID, or at least something that could be one. */
+export const MESSAGE_ID = /^[0-9A-Za-z]{1,64}$/;
+
+const messageIdField = (name: string) =>
+  z
+    .string({ error: `${name} must be a string` })
+    .regex(MESSAGE_ID, `${name} must be a message id`)
+    .meta({ description: `A message id of this conversation` });
+
+/** The most a client's own metadata may take, as JSON, in bytes (413 above). */
+export const MAX_METADATA_BYTES = 4_096;
+/** The most parts one message may be sent with. */
+export const MAX_PARTS = 20;
+
+/** A client's own JSON object, kept with its message and returned as given. */
+const metadataSchema = declare(() =>
+  z
+    .record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' })
+    .superRefine((value, ctx) => {
+      if (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_METADATA_BYTES) {
+        ctx.addIssue({
+          code: 'too_big',
+          origin: 'string',
+          maximum: MAX_METADATA_BYTES,
+          inclusive: true,
+          message: `metadata is too large: at most ${MAX_METADATA_BYTES} bytes of JSON`,
+        });
+      }
+    })
+    .meta({ description: `Any JSON object of at most ${MAX_METADATA_BYTES} bytes` }),
+);
+
+/** A part a client may send: text, or an app's own data (`data-<name>`). */
+const inputPartSchema = declare(() =>
+  z.union(
+    [
+      z.object({ type: z.literal('text'), text: z.string({ error: 'a text part needs text' }) }),
+      z.object({
+        type: z.string().regex(/^data-[A-Za-z0-9_-]{1,64}$/, 'a part is text or data-<name>'),
+        data: z.unknown(),
+      }),
+    ],
+    { error: 'parts must be text parts ({ type: "text", text }) or data-<name> parts' },
+  ),
+);
+
 /** `POST /api/chat/ai/send`. */
 export const sendBodySchema = (maxChars: number) =>
-  z.object({
-    message: z
-      .string({
-        error: (issue) =>
-          issue.input === undefined ? 'Message is required' : 'message must be a string',
-      })
-      .refine((value) => value.trim().length > 0, 'Message is required')
-      .meta({
-        minLength: 1,
-        maxLength: maxChars,
-        description: `Not blank; at most MAX_MESSAGE_CHARS (${maxChars}) characters, else 413`,
-      })
-      .superRefine((value, ctx) => {
-        if (codePoints(value) > maxChars) {
-          ctx.addIssue({
-            code: 'too_big',
-            origin: 'string',
-            maximum: maxChars,
-            inclusive: true,
-            message: `message is too long: at most ${maxChars} characters`,
-          });
-        }
-      }),
-    ...turnFields(),
-  });
+  z
+    .object({
+      message: z
+        .string({ error: 'message must be a string' })
+        .optional()
+        .meta({
+          maxLength: maxChars,
+          description: `At most MAX_MESSAGE_CHARS (${maxChars}) characters with the text parts, else 413; not blank unless \`parts\` has text`,
+        }),
+      parts: z
+        .array(inputPartSchema, { error: 'parts must be an array' })
+        .max(MAX_PARTS, `at most ${MAX_PARTS} parts`)
+        .optional()
+        .meta({ description: 'Typed parts, sent instead of or with `message`' }),
+      metadata: metadataSchema.optional(),
+      edit_of: messageIdField('edit_of')
+        .optional()
+        .meta({ description: 'A question of this conversation: the new one is its new version' }),
+      parent_id: messageIdField('parent_id')
+        .optional()
+        .meta({ description: 'A reply of this conversation: the new question follows it' }),
+      ...turnFields(),
+    })
+    .superRefine((body, ctx) => {
+      const text = textOfInput(body);
+      if (text.trim().length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'Message is required', path: ['message'] });
+      } else if (codePoints(text) > maxChars) {
+        ctx.addIssue({
+          code: 'too_big',
+          origin: 'string',
+          maximum: maxChars,
+          inclusive: true,
+          message: `message is too long: at most ${maxChars} characters`,
+        });
+      }
+      if (body.edit_of !== undefined && body.parent_id !== undefined) {
+        ctx.addIssue({ code: 'custom', message: 'Give edit_of or parent_id, not both' });
+      }
+    });
+
+/** A send's text: `message`, then its text parts, joined as a message's content is. */
+export function textOfInput(body: {
+  message?: string;
+  parts?: readonly { type: string; text?: string }[];
+}): string {
+  const texts = [
+    ...(body.message === undefined ? [] : [body.message]),
+    ...(body.parts ?? []).flatMap((part) => (part.type === 'text' ? [part.text ?? ''] : [])),
+  ];
+  return texts.join('');
+}
 
 const pageSize = (fallback: number) =>
   positiveInt('limit')
@@ -155,6 +228,18 @@ export const renameBodySchema = declare(() =>
 export const regenerateBodySchema = declare(() =>
   z.object({
     ...turnFields(),
+    message_id: messageIdField('message_id')
+      .optional()
+      .meta({ description: 'The reply to make a new version of; default the active leaf' }),
+  }),
+);
+
+/** `PUT /api/chat/ai/rooms/{roomId}/active`. */
+export const activeBodySchema = declare(() =>
+  z.object({
+    message_id: messageIdField('message_id').meta({
+      description: 'Any message of this conversation: the path through it becomes active',
+    }),
   }),
 );
 
@@ -165,6 +250,12 @@ export const exportQuerySchema = declare(() =>
       .enum(['jsonl', 'markdown'], { error: 'format must be "jsonl" or "markdown"' })
       .default('jsonl'),
     room_id: roomIdSchema.optional(),
+    branches: z
+      .enum(['active', 'all'], { error: 'branches must be "active" or "all"' })
+      .default('active')
+      .meta({
+        description: '`active` (default): the active path; `all`: every message of every branch',
+      }),
   }),
 );
 
@@ -174,9 +265,6 @@ export const clearQuerySchema = declare(() =>
     room_id: roomIdSchema.optional(),
   }),
 );
-
-/** A message id in a path: a ULID, or at least something that could be one (else 404). */
-export const MESSAGE_ID = /^[0-9A-Za-z]{1,64}$/;
 
 const offsetSchema = declare(() =>
   z
@@ -234,12 +322,39 @@ export const usageSchema = declare(() =>
   }),
 );
 
+/** A typed part of a message, as the API shows it (validated with the same schemas it is sent in). */
+export const partSchema = declare(() =>
+  z
+    .union([
+      z.object({ type: z.literal('text'), text: z.string() }),
+      z.object({ type: z.literal('reasoning'), text: z.string() }),
+      z.object({
+        type: z.literal('file'),
+        media_type: z.string(),
+        filename: z.string().optional(),
+        file_id: z.string().optional(),
+        url: z.string().optional(),
+        size: count().optional(),
+      }),
+      z.object({ type: z.literal('source-url'), url: z.string(), title: z.string().optional() }),
+      z.object({
+        type: z.literal('tool-call'),
+        tool_call_id: z.string(),
+        name: z.string(),
+        input: z.unknown(),
+      }),
+      z.object({ type: z.literal('tool-result'), tool_call_id: z.string(), output: z.unknown() }),
+      z.object({ type: z.string().regex(/^data-/), data: z.unknown() }),
+    ])
+    .meta({ id: 'Part' }),
+);
+
 export const messageSchema = declare(() =>
   z
     .object({
       id: z.string().meta({ description: 'A ULID' }),
       sender_id: z.string().meta({ description: 'The user id, or `ai-assistant`' }),
-      content: z.string(),
+      content: z.string().meta({ description: 'The text parts joined; never the reasoning' }),
       timestamp: iso(),
       message_type: z.enum(['user', 'ai']),
       created_at: iso(),
@@ -253,6 +368,18 @@ export const messageSchema = declare(() =>
         .literal(true)
         .optional()
         .meta({ description: 'A reply cut short by a failing model, after some text' }),
+      parent_id: z
+        .string()
+        .nullable()
+        .meta({ description: 'The message it follows; null for the first' }),
+      sibling_ids: z.array(z.string()).meta({
+        description: 'The versions at its place, itself included, in the order they were made',
+      }),
+      parts: z.array(partSchema),
+      metadata: z.record(z.string(), z.unknown()).meta({
+        description:
+          'A question: the client’s own metadata. A reply: model, usage, finish_reason, first_token_ms, duration_ms',
+      }),
     })
     .meta({ id: 'Message' }),
 );
@@ -309,7 +436,15 @@ export const roomsAnswer = declare(() =>
 
 export const roomDetailsSchema = declare(() =>
   roomSchema
-    .extend({ title_source: z.enum(['user', 'automatic']), created_at: iso(), updated_at: iso() })
+    .extend({
+      title_source: z.enum(['user', 'automatic']),
+      created_at: iso(),
+      updated_at: iso(),
+      active_leaf_id: z
+        .string()
+        .nullable()
+        .meta({ description: 'The last message of the active path; null when empty' }),
+    })
     .meta({ id: 'RoomDetails' }),
 );
 

@@ -1,6 +1,7 @@
 import type { ChatTurn } from '#adapters/model.ts';
 import type { ModelSettings } from '#commons/config.ts';
 import type { RecentMessages } from '#store/history.ts';
+import { pathLength, type Run } from '#store/path.ts';
 import { effectiveStatus } from './liveness.ts';
 import type { StoredMessage } from './message.ts';
 import {
@@ -13,21 +14,29 @@ import {
 import type { ChatDeps } from './turn.ts';
 import { ERROR_MODEL } from './wording.ts';
 
+/** A turn's model call, and every earlier message read to make it. */
+export interface Prompt {
+  prompt: ChatTurn[];
+  /** Every message read for the context, taken or not (the question's parent among them). */
+  seen: StoredMessage[];
+}
+
 /**
  * What the model is asked for a turn whose question is stored: the system prompt, the earlier
- * messages that fit the budget (`base` is the conversation's, at the question), the question.
+ * messages that fit the budget (from `above`, the path above the question), the question.
  */
 export async function promptFor(
   deps: Pick<ChatDeps, 'history' | 'settings'>,
   turn: { userId: string; user: StoredMessage; model: string },
-  base: number,
-): Promise<ChatTurn[]> {
+  above: Run[],
+): Promise<Prompt> {
   const { model } = turn;
   const { settings } = deps;
+  const seen: StoredMessage[] = [];
   const earlier = await fitContext(
     deps.history,
     turn.userId,
-    { user: turn.user, base },
+    { user: turn.user, above, seen },
     {
       budget: contextBudget(settings, model),
       maxMessages: settings.CONTEXT_MAX_MESSAGES,
@@ -36,11 +45,14 @@ export async function promptFor(
       skip: (message) => !sentAsContext(message),
     },
   );
-  return [
-    { role: 'system', content: settings.SYSTEM_PROMPT },
-    ...earlier.map(toTurn),
-    { role: 'user', content: turn.user.content },
-  ];
+  return {
+    prompt: [
+      { role: 'system', content: settings.SYSTEM_PROMPT },
+      ...earlier.map(toTurn),
+      { role: 'user', content: turn.user.content },
+    ],
+    seen,
+  };
 }
 
 export interface FitOptions {
@@ -77,7 +89,7 @@ const MIN_CHUNK = 8;
 export async function fitContext(
   store: RecentMessages,
   userId: string,
-  exchange: { user: StoredMessage; base: number },
+  exchange: { user: StoredMessage; above: Run[]; seen?: StoredMessage[] },
   options: FitOptions,
 ): Promise<StoredMessage[]> {
   const newest = exchange.user;
@@ -92,17 +104,20 @@ export async function fitContext(
 
   const taken: StoredMessage[] = [];
   let used = cost(newest);
-  let before = newest.seq;
+  // Depths of the path above the question: the question's own is one past its end.
+  const depth = pathLength(exchange.above) + 1;
+  let before = depth;
   let chunk = NEWEST;
   let read = 0;
   let readCost = 0;
   for (;;) {
     const earlier = await store.recent(userId, newest.roomId, {
-      after: exchange.base,
+      path: exchange.above,
       before,
       count: chunk,
-      consistent: before === newest.seq,
+      consistent: before === depth,
     });
+    exchange.seen?.push(...earlier);
     for (const message of [...earlier].reverse()) {
       if (options.skip(message)) continue;
       let price = cost(message);
@@ -119,8 +134,8 @@ export async function fitContext(
       read += 1;
       readCost += price;
     }
-    if (earlier.length < chunk || !earlier[0]) return taken;
-    before = earlier[0].seq;
+    before -= chunk;
+    if (before <= 1) return taken;
     // As many as the rest of the budget holds at the sizes seen so far, and one more to learn
     // where it ends; never more than the cap allows.
     const perMessage = read > 0 ? readCost / read : MESSAGE_OVERHEAD_TOKENS;

@@ -68,7 +68,7 @@ export async function* followReply(
       }
     }
     if (ended) {
-      yield { type: 'end', message: ended };
+      yield { type: 'end', message: await replies.placed(userId, ended) };
       return;
     }
     if (Date.now() + options.pollMs > options.until) {
@@ -86,6 +86,16 @@ export async function* followReply(
  * already ended is returned as it is, with `stopped: false`.
  */
 export async function stopReply(
+  replies: ReplyStore,
+  userId: string,
+  messageId: string,
+  flushMs: number,
+): Promise<{ stopped: boolean; message: StoredMessage }> {
+  const { stopped, message } = await stopAndWait(replies, userId, messageId, flushMs);
+  return { stopped, message: await replies.placed(userId, message) };
+}
+
+async function stopAndWait(
   replies: ReplyStore,
   userId: string,
   messageId: string,

@@ -163,7 +163,8 @@ export async function writeReply(
   });
   if (usage) await countUsage(deps, userId, usage.totalTokens);
   return {
-    message,
+    // Its place in the tree is what it was given when it was stored empty.
+    message: message && { ...message, parentId: turn.ai.parentId, siblingIds: turn.ai.siblingIds },
     ...(end.status === 'error'
       ? { failure: tooLong ? REPLY_TOO_LONG : failure ? fallbackReply(failure) : end.content }
       : {}),

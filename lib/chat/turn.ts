@@ -8,7 +8,7 @@ import type { RecentMessages } from '#store/history.ts';
 import type { IdempotencyStore } from '#store/idempotency.ts';
 import type { ReplyRef, ReplyStore } from '#store/replies.ts';
 import type { UsageLimits } from './limits.ts';
-import type { StoredMessage } from './message.ts';
+import type { MessagePart, StoredMessage } from './message.ts';
 import type { ExchangeRecord } from './replay.ts';
 
 /** What a turn reads of the settings: the model's, and how its reply is saved. */
@@ -36,15 +36,26 @@ export interface ChatDeps {
 export interface SendRequest {
   userId: string;
   roomId: string;
+  /** The question's text: its text parts joined. */
   content: string;
+  /** Its parts, when it is more than one text part. */
+  parts?: MessagePart[];
+  /** The client's own metadata, stored with the question and returned as given. */
+  metadata?: Record<string, unknown>;
   /** One of ALLOWED_MODELS; default OPENAI_MODEL. */
   model?: string;
+  /** A question of this conversation the new one is a new version of. */
+  editOf?: string;
+  /** A reply of this conversation the new question follows. */
+  parentId?: string;
 }
 
 export interface RegenerateRequest {
   userId: string;
   roomId: string;
   model?: string;
+  /** The reply to make a new version of; default the active leaf. */
+  messageId?: string;
 }
 
 /** An exchange begun and its model call prepared: what send, stream and regenerate share. */

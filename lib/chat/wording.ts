@@ -26,6 +26,13 @@ export const REPLY_GONE = 'This reply was deleted while it was being written';
 export const REPLY_TOO_LONG =
   'The reply was longer than this service stores; it was cut short and is kept as written so far';
 
+export const TOO_MANY_VERSIONS =
+  'This place of the conversation already has 100 versions; edit or regenerate elsewhere';
+export const NO_SUCH_MESSAGE = 'No such message in this conversation';
+export const EDIT_NOT_QUESTION = 'edit_of must name a question (a user message)';
+export const PARENT_NOT_REPLY = 'parent_id must name a reply (an AI message)';
+export const REGENERATE_NOT_REPLY = 'message_id must name a reply (an AI message)';
+export const STILL_BEING_WRITTEN = 'That reply is still being written; stop it first';
 export const NOTHING_TO_REGENERATE = 'The conversation does not end with a reply to regenerate';
 export const STILL_WRITING = 'The last reply is still being written; stop it first';
 export const CHANGED_MEANWHILE = 'The conversation changed meanwhile; reload it and try again';

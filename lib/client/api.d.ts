@@ -124,6 +124,26 @@ export interface paths {
         patch: operations["renameRoom"];
         trace?: never;
     };
+    "/api/chat/ai/rooms/{roomId}/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Switch to the branch through a message
+         * @description Makes the path through the message active: above it, the path to it; below it, the branch last followed from its place, else the newest. History then shows that path.
+         */
+        put: operations["setActiveBranch"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat/ai/regenerate": {
         parameters: {
             query?: never;
@@ -312,6 +332,7 @@ export interface components {
             id: string;
             /** @description The user id, or `ai-assistant` */
             sender_id: string;
+            /** @description The text parts joined; never the reasoning */
             content: string;
             /** Format: date-time */
             timestamp: string;
@@ -337,6 +358,51 @@ export interface components {
              * @constant
              */
             partial?: true;
+            /** @description The message it follows; null for the first */
+            parent_id: string | null;
+            /** @description The versions at its place, itself included, in the order they were made */
+            sibling_ids: string[];
+            parts: components["schemas"]["Part"][];
+            /** @description A question: the client’s own metadata. A reply: model, usage, finish_reason, first_token_ms, duration_ms */
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
+        Part: {
+            /** @constant */
+            type: "text";
+            text: string;
+        } | {
+            /** @constant */
+            type: "reasoning";
+            text: string;
+        } | {
+            /** @constant */
+            type: "file";
+            media_type: string;
+            filename?: string;
+            file_id?: string;
+            url?: string;
+            size?: number;
+        } | {
+            /** @constant */
+            type: "source-url";
+            url: string;
+            title?: string;
+        } | {
+            /** @constant */
+            type: "tool-call";
+            tool_call_id: string;
+            name: string;
+            input: unknown;
+        } | {
+            /** @constant */
+            type: "tool-result";
+            tool_call_id: string;
+            output: unknown;
+        } | {
+            type: string;
+            data: unknown;
         };
         Room: {
             room_id: string;
@@ -369,6 +435,8 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description The last message of the active path; null when empty */
+            active_leaf_id: string | null;
         };
         RoomsPage: {
             /** @constant */
@@ -409,8 +477,25 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Not blank; at most MAX_MESSAGE_CHARS (16000) characters, else 413 */
-                    message: string;
+                    /** @description At most MAX_MESSAGE_CHARS (16000) characters with the text parts, else 413; not blank unless `parts` has text */
+                    message?: string;
+                    /** @description Typed parts, sent instead of or with `message` */
+                    parts?: ({
+                        /** @constant */
+                        type: "text";
+                        text: string;
+                    } | {
+                        type: string;
+                        data: unknown;
+                    })[];
+                    /** @description Any JSON object of at most 4096 bytes */
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description A question of this conversation: the new one is its new version */
+                    edit_of?: string;
+                    /** @description A reply of this conversation: the new question follows it */
+                    parent_id?: string;
                     /** @description A conversation: 1-300 characters without control characters */
                     room_id?: string;
                     user_id?: string;
@@ -450,6 +535,15 @@ export interface operations {
             };
             /** @description Another user's id */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another user’s resources are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -539,8 +633,25 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Not blank; at most MAX_MESSAGE_CHARS (16000) characters, else 413 */
-                    message: string;
+                    /** @description At most MAX_MESSAGE_CHARS (16000) characters with the text parts, else 413; not blank unless `parts` has text */
+                    message?: string;
+                    /** @description Typed parts, sent instead of or with `message` */
+                    parts?: ({
+                        /** @constant */
+                        type: "text";
+                        text: string;
+                    } | {
+                        type: string;
+                        data: unknown;
+                    })[];
+                    /** @description Any JSON object of at most 4096 bytes */
+                    metadata?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description A question of this conversation: the new one is its new version */
+                    edit_of?: string;
+                    /** @description A reply of this conversation: the new question follows it */
+                    parent_id?: string;
                     /** @description A conversation: 1-300 characters without control characters */
                     room_id?: string;
                     user_id?: string;
@@ -580,6 +691,15 @@ export interface operations {
             };
             /** @description Another user's id */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another user’s resources are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1232,6 +1352,101 @@ export interface operations {
             };
         };
     };
+    setActiveBranch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The room id, URI-encoded */
+                roomId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Any message of this conversation: the path through it becomes active */
+                    message_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomAnswer"];
+                };
+            };
+            /** @description Bad request: a malformed body, query or path value */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed or invalid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another user’s resources are not found either) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with a request still in progress, or the conversation’s state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body or the message is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is unavailable (or the service is misconfigured) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     regenerate: {
         parameters: {
             query?: never;
@@ -1249,6 +1464,8 @@ export interface operations {
                     room_id?: string;
                     user_id?: string;
                     model?: string;
+                    /** @description The reply to make a new version of; default the active leaf */
+                    message_id?: string;
                 };
             };
         };
@@ -1284,6 +1501,15 @@ export interface operations {
             };
             /** @description Another user's id */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another user’s resources are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1377,6 +1603,8 @@ export interface operations {
                     room_id?: string;
                     user_id?: string;
                     model?: string;
+                    /** @description The reply to make a new version of; default the active leaf */
+                    message_id?: string;
                 };
             };
         };
@@ -1412,6 +1640,15 @@ export interface operations {
             };
             /** @description Another user's id */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (another user’s resources are not found either) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1494,6 +1731,8 @@ export interface operations {
                 format?: "jsonl" | "markdown";
                 /** @description A conversation: 1-300 characters without control characters */
                 room_id?: string;
+                /** @description `active` (default): the active path; `all`: every message of every branch */
+                branches?: "active" | "all";
             };
             header?: never;
             path?: never;

@@ -31,6 +31,7 @@ export async function writeExport(
   rooms: AsyncIterable<string> | string[],
   format: ExportFormat,
   out: PassThrough,
+  options: { branches?: boolean } = {},
 ): Promise<void> {
   const write = async (text: string) => {
     if (out.destroyed) throw new Error('client gone');
@@ -39,7 +40,7 @@ export async function writeExport(
   try {
     for await (const roomId of rooms) {
       if (format === 'markdown') await write(`# ${escapeInline(roomId)}\n\n`);
-      for await (const page of history.readAll(userId, roomId)) {
+      for await (const page of history.readAll(userId, roomId, options)) {
         await write(page.map((message) => render(message, format)).join(''));
       }
     }

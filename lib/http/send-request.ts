@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { defaultRoomId, regenerateBodySchema, sendBodySchema } from '#api/schemas.ts';
+import { defaultRoomId, regenerateBodySchema, sendBodySchema, textOfInput } from '#api/schemas.ts';
 import { idempotencyKey } from '#chat/idempotency.ts';
+import type { MessagePart } from '#chat/message.ts';
 import type { RegenerateRequest, SendRequest } from '#chat/turn.ts';
 import { httpSettings } from '#commons/config.ts';
 import { parseBody, requireSelf } from './input.ts';
@@ -22,11 +23,20 @@ export function sendRequestParser(): (event: APIGatewayProxyEvent, userId: strin
   return function parseSendRequest(event, userId) {
     const body = parseBody(event, schema, MAX_BODY_BYTES);
     requireSelf(body.user_id, userId, 'Unauthorized');
+    // `message` is the first text part, then the parts as given.
+    const parts: MessagePart[] = [
+      ...(body.message === undefined ? [] : [{ type: 'text' as const, text: body.message }]),
+      ...((body.parts ?? []) as MessagePart[]),
+    ];
     return {
       request: {
         userId,
         roomId: body.room_id ?? defaultRoomId(userId),
-        content: body.message,
+        content: textOfInput(body),
+        ...(parts.length === 1 && parts[0]?.type === 'text' ? {} : { parts }),
+        ...(body.metadata ? { metadata: body.metadata } : {}),
+        ...(body.edit_of ? { editOf: body.edit_of } : {}),
+        ...(body.parent_id ? { parentId: body.parent_id } : {}),
         model: body.model,
       },
       key: idempotencyKey(header(event, 'idempotency-key')),
@@ -44,7 +54,12 @@ export function regenerateRequestParser(): (
     const body = parseBody(event, regenerateBodySchema, MAX_BODY_BYTES);
     requireSelf(body.user_id, userId, 'Unauthorized');
     return {
-      request: { userId, roomId: body.room_id ?? defaultRoomId(userId), model: body.model },
+      request: {
+        userId,
+        roomId: body.room_id ?? defaultRoomId(userId),
+        model: body.model,
+        ...(body.message_id ? { messageId: body.message_id } : {}),
+      },
       key: idempotencyKey(header(event, 'idempotency-key')),
     };
   };

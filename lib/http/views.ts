@@ -9,7 +9,8 @@ type MessageView = z.output<typeof messageSchema>;
 
 /**
  * A message as the frontend reads it: the seed's fields, plus `room_id`, `status` (a reply whose
- * writer died reads as `error`) and, for AI messages, `ai_model`, `usage` and `partial`.
+ * writer died reads as `error`), its place in the tree (`parent_id`, `sibling_ids`), its
+ * `parts` and `metadata`, and for AI messages `ai_model`, `usage` and `partial`.
  */
 export function messageView(message: StoredMessage): MessageView {
   return {
@@ -32,6 +33,31 @@ export function messageView(message: StoredMessage): MessageView {
         }
       : {}),
     ...(message.partial ? { partial: true as const } : {}),
+    parent_id: message.parentId ?? null,
+    sibling_ids: message.siblingIds ?? [message.id],
+    parts: (message.parts ??
+      (message.content ? [{ type: 'text', text: message.content }] : [])) as MessageView['parts'],
+    metadata: metadataOf(message),
+  };
+}
+
+/** A question's metadata is its client's; a reply's is the model's account of the call. */
+function metadataOf(message: StoredMessage): Record<string, unknown> {
+  if (message.messageType === 'user') return message.metadata ?? {};
+  return {
+    ...(message.aiModel ? { model: message.aiModel } : {}),
+    ...(message.usage
+      ? {
+          usage: {
+            prompt_tokens: message.usage.promptTokens,
+            completion_tokens: message.usage.completionTokens,
+          },
+        }
+      : {}),
+    ...(message.finishReason ? { finish_reason: message.finishReason } : {}),
+    ...(message.firstTokenMs === undefined ? {} : { first_token_ms: message.firstTokenMs }),
+    ...(message.durationMs === undefined ? {} : { duration_ms: message.durationMs }),
+    ...(message.metadata ?? {}),
   };
 }
 
@@ -58,6 +84,7 @@ export function roomDetailsView(room: RoomDetails): z.output<typeof roomDetailsS
     title_source: room.titled ? ('user' as const) : ('automatic' as const),
     created_at: room.createdAt,
     updated_at: room.updatedAt,
+    active_leaf_id: room.activeLeafId ?? null,
   };
 }
 

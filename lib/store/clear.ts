@@ -54,14 +54,17 @@ export class DynamoClearStore extends RoomStore implements ClearStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk, sk: keys.room(roomId) },
-          UpdateExpression: `SET #base = #seq, message_count = :zero REMOVE #activity, last_message_preview, auto_title${options.remove ? ', title' : ''}`,
+          // The tree goes whole: the path is empty, and the next message is a first one.
+          UpdateExpression: `SET #base = #seq, #leaf = #seq, #tail = #seq + :one, runs = :none, message_count = :zero REMOVE roots, #activity, last_message_preview, auto_title${options.remove ? ', title' : ''}`,
           ConditionExpression: 'attribute_exists(sk)',
           ExpressionAttributeNames: {
             '#base': 'base',
             '#seq': 'seq',
+            '#leaf': 'leaf',
+            '#tail': 'tail',
             '#activity': TABLE.roomsIndex.sortKey,
           },
-          ExpressionAttributeValues: { ':zero': 0 },
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':none': [] },
           ReturnValues: 'ALL_OLD',
         }),
       )

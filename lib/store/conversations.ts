@@ -4,6 +4,8 @@ import { getItems } from './batches.ts';
 import { unlessConditionFailed } from './conditions.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
+  baseOf,
+  leafOf,
   type RoomDetails,
   type RoomItem,
   type RoomSummary,
@@ -11,7 +13,8 @@ import {
   roomSummary,
 } from './room-item.ts';
 import { keys, ROOM_PREFIX, TABLE } from './table.ts';
-import { RoomStore, roomItems } from './table-store.ts';
+import { roomItems } from './table-store.ts';
+import { TreeReads } from './tree.ts';
 
 export interface RoomsPage {
   rooms: RoomSummary[];
@@ -42,7 +45,7 @@ const roomsCursor = z.object({ sk: z.string().startsWith(ROOM_PREFIX), a: z.stri
  * Conversation items (`ROOM#{room}`), listed newest first through a sparse, keys-only index of
  * the non-empty ones.
  */
-export class DynamoConversationStore extends RoomStore implements ConversationStore {
+export class DynamoConversationStore extends TreeReads implements ConversationStore {
   async rooms(userId: string, limit: number, cursor?: string): Promise<RoomsPage> {
     const pk = keys.user(userId);
     const start = cursor ? decodeCursor(cursor, roomsCursor) : undefined;
@@ -81,7 +84,13 @@ export class DynamoConversationStore extends RoomStore implements ConversationSt
 
   async summary(userId: string, roomId: string): Promise<RoomDetails | undefined> {
     const room = await this.room(userId, roomId);
-    return room && roomDetails(room);
+    return room && this.#withLeaf(userId, roomId, room);
+  }
+
+  /** A room's page, with the id of its active leaf (one more read). */
+  async #withLeaf(userId: string, roomId: string, room: RoomItem): Promise<RoomDetails> {
+    const leaf = await this.messageAt(userId, roomId, leafOf(room), baseOf(room));
+    return { ...roomDetails(room), activeLeafId: leaf?.id ?? null };
   }
 
   async rename(userId: string, roomId: string, title: string) {
@@ -96,7 +105,7 @@ export class DynamoConversationStore extends RoomStore implements ConversationSt
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return roomDetails(Attributes as RoomItem);
+      return await this.#withLeaf(userId, roomId, Attributes as RoomItem);
     } catch (error) {
       return unlessConditionFailed(error);
     }

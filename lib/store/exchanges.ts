@@ -1,119 +1,139 @@
-import { BatchGetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { monotonicFactory } from 'ulid';
-import type { Exchange, StoredMessage, TokenCount } from '#chat/message.ts';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Exchange, StoredMessage } from '#chat/message.ts';
 import { busy, putItems } from './batches.ts';
-import { unlessConditionFailed } from './conditions.ts';
+import {
+  BranchWrites,
+  emptyReply,
+  type NewMessages,
+  type QuestionStart,
+  question,
+  type StartedExchange,
+} from './branches.ts';
+import { itemWhenConditionFailed, unlessConditionFailed } from './conditions.ts';
 import { fromItem, type MessageItem, toItem } from './message-item.ts';
-import { previewOf, type RoomItem } from './room-item.ts';
+import { activePath, baseOf, leafOf, previewOf, type RoomItem } from './room-item.ts';
 import { keys, roomKey, TABLE } from './table.ts';
-import { RoomStore } from './table-store.ts';
+import type { Found } from './tree.ts';
 
-/** The reply about to be written: who writes it, and when its writer counts as dead. */
-export interface ReplyStart {
-  senderId: string;
-  /** The model the reply is asked of. */
-  aiModel: string;
-  /** Epoch ms after which the reply counts as dead if its writer has not saved again. */
-  staleAfter: number;
-}
-
-/** What a send hands in: the question, and the reply about to be written. */
-export interface ExchangeStart {
-  /**
-   * The conversation already leads the user's rooms list (it had their last send), so its
-   * place in the rooms index stays as it is: moving it costs two index writes.
-   */
-  leadsRooms?: boolean;
-  user: { senderId: string; content: string; tokens?: TokenCount };
-  reply: ReplyStart;
-  /** Becomes the conversation's title if it has none (taken from its first message). */
-  title: string;
-}
-
-export interface StartedExchange extends Exchange {
-  /** The conversation's `base` when the exchange began: earlier context lies above it. */
-  base: number;
-}
+export type { NewMessages, QuestionStart, ReplyStart, StartedExchange } from './branches.ts';
+export type { Found } from './tree.ts';
 
 /**
- * A conversation's question-and-reply pairs: where a turn is stored, read back and replaced.
- * Every method stays inside `userId`'s own partition.
+ * A conversation's messages as a tree: where a turn's messages are stored, how a message is found
+ * by its id, and which branch is active. Every method stays inside `userId`'s own partition.
  */
 export interface ExchangeStore {
   /**
-   * Takes the next two places in a conversation and stores the question in the first and an
-   * empty reply (`streaming`) in the second: the reply exists from the moment the model is asked.
+   * A send: the question and an empty reply (`streaming`) after the active leaf. The reply exists
+   * from the moment the model is asked.
    */
-  beginExchange(userId: string, roomId: string, start: ExchangeStart): Promise<StartedExchange>;
-  /** An exchange by its places, if it is still there and not cleared. */
+  beginExchange(
+    userId: string,
+    roomId: string,
+    start: NewMessages & { user: QuestionStart },
+  ): Promise<StartedExchange>;
+  /**
+   * New messages under the message at `under` (0, or the parent of a first message: as a new
+   * first message of the conversation), on a branch of their own that becomes the active one:
+   * an edit, a regenerate, a continuation. For a reply alone, `user` is the question above it.
+   */
+  beginBranch(
+    userId: string,
+    roomId: string,
+    under: number,
+    start: NewMessages,
+  ): Promise<StartedExchange>;
+  /** The message with this id in this conversation, if it is there and not cleared. */
+  find(userId: string, roomId: string, messageId: string): Promise<Found | undefined>;
+  /** The conversation's active leaf, if it has messages. */
+  activeLeaf(userId: string, roomId: string): Promise<Found | undefined>;
+  /** Makes the path through a message active; its new leaf, or undefined when there is none. */
+  activate(userId: string, roomId: string, messageId: string): Promise<Found | undefined>;
+  /** An exchange by its places, if it is still there and not cleared, as it is shown. */
   exchange(
     userId: string,
     roomId: string,
     seqs: { user: number; ai: number },
   ): Promise<Exchange | undefined>;
-  /** The conversation's last two messages (strongly consistent), and its `base`. */
-  lastExchange(userId: string, roomId: string): Promise<StartedExchange | undefined>;
-  /**
-   * Puts a new, empty reply (`streaming`, a new id) in the place of the conversation's last
-   * reply, atomically and only if nothing changed since `old` was read; undefined otherwise.
-   */
-  replaceReply(
-    userId: string,
-    old: StoredMessage,
-    reply: ReplyStart,
-  ): Promise<StoredMessage | undefined>;
+  /** Messages as they are shown: each with its parent's id and its versions' ids. */
+  place(userId: string, roomId: string, messages: StoredMessage[]): Promise<StoredMessage[]>;
 }
 
 /**
  * Messages keyed by user and a per-conversation sequence number: the conversation item hands
- * out sequence numbers atomically, two per exchange, so concurrent sends never collide and a
- * question and its reply stay adjacent. The count is kept, not counted.
+ * out sequence numbers atomically, so concurrent sends never collide. A send after the active
+ * leaf, while that leaf is the newest message, takes the next two numbers with one update (the
+ * path grows, nothing else is written); anything else is a branch (`BranchWrites`).
  */
-export class DynamoExchangeStore extends RoomStore implements ExchangeStore {
-  readonly #nextId = monotonicFactory();
-
-  async beginExchange(userId: string, roomId: string, start: ExchangeStart) {
+export class DynamoExchangeStore extends BranchWrites implements ExchangeStore {
+  async beginExchange(
+    userId: string,
+    roomId: string,
+    start: NewMessages & { user: QuestionStart },
+  ): Promise<StartedExchange> {
     const pk = keys.user(userId);
     const then = new Date().toISOString();
-    const { Attributes = {} } = await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk, sk: keys.room(roomId) },
-        UpdateExpression:
-          'ADD #seq :two, message_count :two SET room_id = :room, updated_at = :now, ' +
-          'created_at = if_not_exists(created_at, :now), last_message_at = :now, ' +
-          `last_message_preview = :preview, #activity = ${start.leadsRooms ? 'if_not_exists(#activity, :activity)' : ':activity'}, ` +
-          'auto_title = if_not_exists(auto_title, :title)',
-        ExpressionAttributeNames: { '#seq': 'seq', '#activity': TABLE.roomsIndex.sortKey },
-        ExpressionAttributeValues: {
-          ':two': 2,
-          ':room': roomId,
-          ':now': then,
-          ':preview': previewOf(start.user.content),
-          ':activity': `${then}#${roomKey(roomId)}`,
-          ':title': start.title,
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const seq = Number(Attributes.seq);
-    const base = Number(Attributes.base ?? 0);
+    let old: RoomItem | undefined;
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk, sk: keys.room(roomId) },
+          UpdateExpression:
+            'SET #seq = if_not_exists(#seq, :zero) + :two, #leaf = if_not_exists(#seq, :zero) + :two, ' +
+            'message_count = if_not_exists(message_count, :zero) + :two, room_id = :room, updated_at = :now, ' +
+            'created_at = if_not_exists(created_at, :now), last_message_at = :now, ' +
+            `last_message_preview = :preview, #activity = ${start.leadsRooms ? 'if_not_exists(#activity, :activity)' : ':activity'}, ` +
+            'auto_title = if_not_exists(auto_title, :title)',
+          // The active leaf is the newest message: the new ones follow it on its run.
+          ConditionExpression: 'attribute_not_exists(#leaf) OR #leaf = #seq',
+          ExpressionAttributeNames: {
+            '#seq': 'seq',
+            '#leaf': 'leaf',
+            '#activity': TABLE.roomsIndex.sortKey,
+          },
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':two': 2,
+            ':room': roomId,
+            ':now': then,
+            ':preview': previewOf(start.user.content),
+            ':activity': `${then}#${roomKey(roomId)}`,
+            ':title': start.title ?? '',
+          },
+          ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      old = Attributes as RoomItem | undefined;
+    } catch (error) {
+      // The active leaf is an older message (a branch was switched to): a branch of its own.
+      const room = itemWhenConditionFailed<RoomItem>(error);
+      return this.branch(userId, roomId, leafOf(room), start, room);
+    }
+    return this.#append(userId, roomId, old, start);
+  }
+
+  /** Stores the question and the reply in the two places the update took, after the old leaf. */
+  async #append(
+    userId: string,
+    roomId: string,
+    old: RoomItem | undefined,
+    start: NewMessages & { user: QuestionStart },
+  ): Promise<StartedExchange> {
+    const pk = keys.user(userId);
+    const seq = Number(old?.seq ?? 0);
+    const base = baseOf(old);
+    const leaf = leafOf(old);
+    const run = Number(old?.tail ?? base + 1);
     // Stamped after the places are handed out, so time order follows sequence order as
     // closely as clocks allow.
     const now = new Date().toISOString();
-    const user: StoredMessage = {
-      id: this.#nextId(),
-      roomId,
-      seq: seq - 1,
-      senderId: start.user.senderId,
-      content: start.user.content,
-      ...(start.user.tokens ? { tokens: start.user.tokens } : {}),
-      messageType: 'user',
-      status: 'complete',
-      createdAt: now,
-      updatedAt: now,
+    const user = {
+      ...question(roomId, seq + 1, leaf > base ? leaf : 0, start.user, now),
+      runSeq: run,
     };
-    const ai = this.#emptyReply(roomId, seq, start.reply, now);
+    const ai = { ...emptyReply(roomId, seq + 2, seq + 1, start.reply, now), runSeq: run };
     const items = [
       { pk, sk: keys.message(roomId, user.seq), ...toItem(user) },
       { pk, sk: keys.message(roomId, ai.seq), ...toItem(ai) },
@@ -123,32 +143,52 @@ export class DynamoExchangeStore extends RoomStore implements ExchangeStore {
       // One batch: the places are unique, so no write can overwrite another message.
       await putItems(items, this.batches);
     } catch (error) {
-      // The write's own error is what the caller must see. If giving the count back fails too
-      // (the table is failing already), the conversation counts two messages it does not
-      // show until its next clear; the messages themselves are not wrong.
-      await this.#giveBack(pk, roomId, user.seq).catch(() => undefined);
+      // The write's own error is what the caller must see. If giving the places back fails too
+      // (the table is failing already), the path ends at two messages that are not there until
+      // the next send or clear; nothing stored is wrong.
+      await this.#giveBack(pk, roomId, { leaf, ours: ai.seq }).catch(() => undefined);
       throw error;
     }
-    return { user, ai, base };
+    // The old leaf had no children, so the new question is its only one, as its reply is.
+    return {
+      user: { ...user, siblingIds: [user.id] },
+      ai: { ...ai, parentId: user.id, siblingIds: [ai.id] },
+      above: activePath(old),
+      base,
+    };
   }
 
   /**
-   * Takes an exchange that could not be stored back out of the count, unless a clear has
-   * hidden its places meanwhile (the clear already zeroed the count).
+   * Takes an exchange that could not be stored back out of the path, unless another send has
+   * followed it or a clear hidden it meanwhile.
    */
-  async #giveBack(pk: string, roomId: string, firstSeq: number) {
+  async #giveBack(pk: string, roomId: string, places: { leaf: number; ours: number }) {
     await this.db
       .send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk, sk: keys.room(roomId) },
-          UpdateExpression: 'ADD message_count :minus',
-          ConditionExpression: 'attribute_not_exists(#base) OR #base < :seq',
-          ExpressionAttributeNames: { '#base': 'base' },
-          ExpressionAttributeValues: { ':minus': -2, ':seq': firstSeq },
+          UpdateExpression: 'SET #leaf = :leaf ADD message_count :minus',
+          ConditionExpression: '#leaf = :ours AND (attribute_not_exists(#base) OR #base < :ours)',
+          ExpressionAttributeNames: { '#base': 'base', '#leaf': 'leaf' },
+          ExpressionAttributeValues: { ':minus': -2, ':leaf': places.leaf, ':ours': places.ours },
         }),
       )
       .catch(unlessConditionFailed);
+  }
+
+  beginBranch(userId: string, roomId: string, under: number, start: NewMessages) {
+    return this.branch(userId, roomId, under, start);
+  }
+
+  async activeLeaf(userId: string, roomId: string): Promise<Found | undefined> {
+    const room = await this.room(userId, roomId);
+    const leaf = room && (await this.messageAt(userId, roomId, leafOf(room), baseOf(room)));
+    return room && leaf ? { message: leaf, room, isActiveLeaf: true } : undefined;
+  }
+
+  activate(userId: string, roomId: string, messageId: string) {
+    return this.switchTo(userId, roomId, messageId);
   }
 
   async exchange(userId: string, roomId: string, seqs: { user: number; ai: number }) {
@@ -175,85 +215,13 @@ export class DynamoExchangeStore extends RoomStore implements ExchangeStore {
       return item ? fromItem(item as MessageItem) : undefined;
     };
     const [user, ai] = [message(seqs.user), message(seqs.ai)];
-    if (!room || !user || !ai || (room.base ?? 0) >= seqs.user) return undefined;
-    return { user, ai };
+    if (!room || !user || !ai || baseOf(room) >= seqs.user) return undefined;
+    const [placedUser, placedAi] = await this.placeAll(userId, roomId, [user, ai], room);
+    return { user: placedUser as StoredMessage, ai: placedAi as StoredMessage };
   }
 
-  async lastExchange(userId: string, roomId: string): Promise<StartedExchange | undefined> {
+  async place(userId: string, roomId: string, messages: StoredMessage[]) {
     const room = await this.room(userId, roomId);
-    if (!room) return undefined;
-    const base = Number(room.base ?? 0);
-    const last = Number(room.seq);
-    if (last - 1 <= base) return undefined;
-    const items = await this.range(
-      userId,
-      roomId,
-      { from: last - 1, to: last },
-      { ascending: true, limit: 2, consistent: true },
-    );
-    const [user, ai] = items.map(fromItem);
-    if (!user || !ai || user.messageType !== 'user' || ai.messageType !== 'ai') return undefined;
-    return { user, ai, base };
-  }
-
-  async replaceReply(userId: string, old: StoredMessage, reply: ReplyStart) {
-    const pk = keys.user(userId);
-    const ai = this.#emptyReply(old.roomId, old.seq, reply, new Date().toISOString());
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              // Nothing was added after it and no clear hid it since it was read.
-              ConditionCheck: {
-                TableName: this.table,
-                Key: { pk, sk: keys.room(old.roomId) },
-                ConditionExpression:
-                  '#seq = :seq AND (attribute_not_exists(#base) OR #base < :seq)',
-                ExpressionAttributeNames: { '#seq': 'seq', '#base': 'base' },
-                ExpressionAttributeValues: { ':seq': old.seq },
-              },
-            },
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk, sk: keys.message(old.roomId, old.seq), ...toItem(ai) },
-                ConditionExpression: 'id = :old AND #status <> :streaming',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':old': old.id, ':streaming': 'streaming' },
-              },
-            },
-            { Delete: { TableName: this.table, Key: { pk, sk: keys.reply(old.id) } } },
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk, sk: keys.reply(ai.id), room_id: old.roomId, seq: old.seq },
-              },
-            },
-          ],
-        }),
-      );
-      return ai;
-    } catch (error) {
-      if ((error as Error).name === 'TransactionCanceledException') return undefined;
-      throw error;
-    }
-  }
-
-  /** A reply as it is stored before the model is asked: empty, `streaming`, a new id. */
-  #emptyReply(roomId: string, seq: number, reply: ReplyStart, now: string): StoredMessage {
-    return {
-      id: this.#nextId(),
-      roomId,
-      seq,
-      senderId: reply.senderId,
-      content: '',
-      messageType: 'ai',
-      status: 'streaming',
-      aiModel: reply.aiModel,
-      createdAt: now,
-      updatedAt: now,
-      staleAfter: reply.staleAfter,
-    };
+    return room ? this.placeAll(userId, roomId, messages, room) : messages;
   }
 }

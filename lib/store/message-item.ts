@@ -1,5 +1,11 @@
 import type { TokenUsage } from '#adapters/model.ts';
-import type { MessageStatus, MessageType, StoredMessage } from '#chat/message.ts';
+import type {
+  Child,
+  MessagePart,
+  MessageStatus,
+  MessageType,
+  StoredMessage,
+} from '#chat/message.ts';
 
 /** The item's attributes (snake_case, as README's data layout lists them). */
 export interface MessageItem {
@@ -19,6 +25,49 @@ export interface MessageItem {
   stop_requested?: string;
   tokens?: number;
   tokens_encoding?: string;
+  /** The sequence number of the message it follows (0: the first); absent before the tree. */
+  parent?: number;
+  /** The first message of its run; absent before the tree (one run). */
+  run?: number;
+  /** On a run's first message: the path above it, runs flattened `[from, to, from, to, ...]`. */
+  anc?: number[];
+  /** Its children, once it has more than one. */
+  kids?: ChildItem[];
+  /** Its parts as JSON, when it is more than one text part (JSON: any depth, no type drift). */
+  parts?: string;
+  /** A user message's metadata as JSON, as given. */
+  meta?: string;
+  finish_reason?: string;
+  first_token_ms?: number;
+  duration_ms?: number;
+}
+
+/** A child as its parent's `kids` list holds it. */
+export interface ChildItem {
+  s: number;
+  i: string;
+  l?: number;
+  t: number;
+}
+
+export const childItem = (child: Child): ChildItem => ({
+  s: child.seq,
+  i: child.id,
+  ...(child.leaf === undefined ? {} : { l: child.leaf }),
+  t: child.at,
+});
+
+export const childOf = (item: ChildItem): Child => ({
+  seq: Number(item.s),
+  id: item.i,
+  ...(item.l === undefined ? {} : { leaf: Number(item.l) }),
+  at: Number(item.t),
+});
+
+/** Parts worth storing beside `content`: anything but a single text part. */
+export function storedParts(parts: readonly MessagePart[] | undefined): string | undefined {
+  if (!parts || (parts.length === 1 && parts[0]?.type === 'text')) return undefined;
+  return parts.length === 0 ? undefined : JSON.stringify(parts);
 }
 
 /** A message as its item stores it. */
@@ -39,6 +88,15 @@ export function toItem(message: StoredMessage): MessageItem {
     stale_after: message.staleAfter,
     tokens: message.tokens?.count,
     tokens_encoding: message.tokens?.encoding,
+    parent: message.parentSeq,
+    run: message.runSeq,
+    anc: message.ancestry?.flat(),
+    kids: message.children?.map(childItem),
+    parts: storedParts(message.parts),
+    meta: message.metadata ? JSON.stringify(message.metadata) : undefined,
+    finish_reason: message.finishReason,
+    first_token_ms: message.firstTokenMs,
+    duration_ms: message.durationMs,
   };
 }
 
@@ -57,6 +115,16 @@ export function fromItem(item: MessageItem): StoredMessage {
     id: item.id,
     roomId: item.room_id,
     seq: Number(item.seq),
+    // Before the tree, a conversation was one line: each message followed the one before it.
+    parentSeq: item.parent === undefined ? Number(item.seq) - 1 : Number(item.parent),
+    runSeq: item.run === undefined ? undefined : Number(item.run),
+    ancestry: item.anc ? pairs(item.anc) : undefined,
+    children: item.kids?.map(childOf),
+    parts: item.parts ? (JSON.parse(item.parts) as MessagePart[]) : undefined,
+    metadata: item.meta ? (JSON.parse(item.meta) as Record<string, unknown>) : undefined,
+    finishReason: item.finish_reason,
+    firstTokenMs: item.first_token_ms === undefined ? undefined : Number(item.first_token_ms),
+    durationMs: item.duration_ms === undefined ? undefined : Number(item.duration_ms),
     senderId: item.sender_id,
     content: item.content,
     messageType: item.message_type,
@@ -78,4 +146,10 @@ export function fromItem(item: MessageItem): StoredMessage {
         ? { encoding: item.tokens_encoding, count: Number(item.tokens) }
         : undefined,
   };
+}
+
+function pairs(flat: readonly unknown[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([Number(flat[i]), Number(flat[i + 1])]);
+  return out;
 }

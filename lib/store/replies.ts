@@ -5,7 +5,7 @@ import { busy } from './batches.ts';
 import { itemWhenConditionFailed } from './conditions.ts';
 import { fromItem, type MessageItem, usageItem } from './message-item.ts';
 import { keys } from './table.ts';
-import { TableStore } from './table-store.ts';
+import { TreeReads } from './tree.ts';
 
 /** Where an AI message is: found by its id through its pointer item. */
 export interface ReplyRef {
@@ -50,6 +50,8 @@ export interface ReplyStore {
    * ends up, or undefined when it is gone.
    */
   settle(userId: string, seen: StoredMessage, end: ReplyEnd): Promise<StoredMessage | undefined>;
+  /** A reply as it is shown: with its question's id and its versions' ids. */
+  placed(userId: string, message: StoredMessage): Promise<StoredMessage>;
 }
 
 /**
@@ -57,7 +59,14 @@ export interface ReplyStore {
  * being this reply (`id`) and still `streaming`, so a writer never revives a cleared message or
  * overwrites an ended one, and a stop request is seen by the writer's next save.
  */
-export class DynamoReplyStore extends TableStore implements ReplyStore {
+export class DynamoReplyStore extends TreeReads implements ReplyStore {
+  async placed(userId: string, message: StoredMessage): Promise<StoredMessage> {
+    const room = await this.room(userId, message.roomId);
+    if (!room) return message;
+    const [placed] = await this.placeAll(userId, message.roomId, [message], room);
+    return placed ?? message;
+  }
+
   async locate(userId: string, messageId: string): Promise<ReplyRef | undefined> {
     const { Item } = await this.db.send(
       new GetCommand({

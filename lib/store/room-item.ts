@@ -1,3 +1,6 @@
+import type { ChildItem } from './message-item.ts';
+import { join, type Run, unflatten } from './path.ts';
+
 /** A conversation's item (`ROOM#{room}`), and what the rooms list and a room's page show of it. */
 export interface RoomItem {
   sk: string;
@@ -14,6 +17,29 @@ export interface RoomItem {
   updated_at?: string;
   last_message_at?: string;
   last_message_preview?: string;
+  /**
+   * The active path but its last run, flattened `[from, to, ...]`; the last run is `tail` to
+   * `leaf`. All three are absent for a conversation written before the tree (one run, from the
+   * first visible message to `seq`).
+   */
+  runs?: number[];
+  tail?: number;
+  leaf?: number;
+  /** The conversation's first messages, once there is more than one version of the first. */
+  roots?: ChildItem[];
+}
+
+/** The conversation's base: messages at or below it are cleared. */
+export const baseOf = (room: RoomItem | undefined) => Number(room?.base ?? 0);
+
+/** The sequence number of the active leaf (the base, for an empty conversation). */
+export const leafOf = (room: RoomItem | undefined) => Number(room?.leaf ?? room?.seq ?? 0);
+
+/** The active path, from the first message to the active leaf, as runs of sequence numbers. */
+export function activePath(room: RoomItem | undefined): Run[] {
+  if (!room) return [];
+  const tail = Number(room.tail ?? baseOf(room) + 1);
+  return join(unflatten(room.runs), [[tail, leafOf(room)]]);
 }
 
 /** A conversation as the rooms list shows it. */
@@ -31,6 +57,8 @@ export interface RoomDetails extends RoomSummary {
   titled: boolean;
   createdAt: string;
   updatedAt: string;
+  /** The id of the last message of the active path, when it was looked up. */
+  activeLeafId?: string | null;
 }
 
 const PREVIEW_CHARS = 120;

@@ -92,6 +92,10 @@ describe('the sample events in test/events (for sam local invoke)', () => {
       if (event.headers.Authorization) event.headers.Authorization = `Bearer ${token}`;
       // The reply to follow and stop is the one the stream sample just wrote.
       if (event.pathParameters?.messageId) event.pathParameters.messageId = replyId;
+      // So is the message a branch switch names.
+      if (event.body?.includes('"message_id"')) {
+        event.body = JSON.stringify({ ...JSON.parse(event.body), message_id: replyId });
+      }
       const { handler } = (await import(`../../functions/${name}.ts`)) as { handler: Handler };
       if (isStreamingHandler(handler)) {
         results[name] = await invokeStreaming(handler as unknown as StreamingHandler, event);

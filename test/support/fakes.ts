@@ -10,13 +10,16 @@ import { ConflictError, UndecryptableKeyError, UnprocessableError } from '#commo
 import type { AccountState, AccountStore } from '#store/accounts.ts';
 import type { AutoTitles } from '#store/conversations.ts';
 import type {
-  ExchangeStart,
   ExchangeStore,
+  Found,
+  NewMessages,
+  QuestionStart,
   ReplyStart,
   StartedExchange,
 } from '#store/exchanges.ts';
 import type { RecentMessages, RecentRequest } from '#store/history.ts';
 import type { Claim, IdempotencyStore } from '#store/idempotency.ts';
+import { type Run, slice } from '#store/path.ts';
 import type { ReplyEnd, ReplyRef, ReplyStore, WriterSignal } from '#store/replies.ts';
 
 /**
@@ -35,6 +38,7 @@ export function message(fields: Partial<StoredMessage> & Pick<StoredMessage, 'id
   const now = new Date().toISOString();
   return {
     roomId: 'default',
+    parentSeq: fields.seq - 1,
     senderId: AI_SENDER_ID,
     content: '',
     messageType: 'ai',
@@ -100,6 +104,10 @@ export class MemoryReplyStore implements ReplyStore {
     const found = this.byId.get(seen.id);
     if (found?.updatedAt !== seen.updatedAt) return found && { ...found };
     return this.#end(seen, end);
+  }
+
+  async placed(_userId: string, message: StoredMessage) {
+    return message;
   }
 
   #signal(ref: ReplyRef): WriterSignal {
@@ -281,22 +289,66 @@ export class MemoryConversations implements ExchangeStore, RecentMessages, AutoT
     this.titles.delete(roomId);
   }
 
-  async beginExchange(_userId: string, roomId: string, start: ExchangeStart) {
+  async beginExchange(
+    userId: string,
+    roomId: string,
+    start: NewMessages & { user: QuestionStart },
+  ) {
+    return this.beginBranch(userId, roomId, this.#last(roomId), start);
+  }
+
+  /** One line, as far as a turn goes: new messages follow the newest, under `under`. */
+  async beginBranch(_userId: string, roomId: string, under: number, start: NewMessages) {
     const base = this.bases.get(roomId) ?? 0;
-    const seq = this.#last(roomId) + 1;
-    const user = message({
-      id: this.#id(),
-      roomId,
-      seq,
-      senderId: start.user.senderId,
-      content: start.user.content,
-      messageType: 'user',
-      ...(start.user.tokens ? { tokens: start.user.tokens } : {}),
-    });
-    const ai = this.#emptyReply(roomId, seq + 1, start.reply);
-    this.messages.push(user, ai);
-    if (!this.titles.has(roomId)) this.titles.set(roomId, start.title);
-    return { user, ai, base } satisfies StartedExchange;
+    let seq = this.#last(roomId) + 1;
+    const above: Run[] = under > base ? [[base + 1, under]] : [];
+    let user: StoredMessage | undefined;
+    if (start.user) {
+      user = message({
+        id: this.#id(),
+        roomId,
+        seq,
+        parentSeq: under > base ? under : 0,
+        senderId: start.user.senderId,
+        content: start.user.content,
+        messageType: 'user',
+        ...(start.user.tokens ? { tokens: start.user.tokens } : {}),
+        parentId: null,
+        siblingIds: [],
+      });
+      this.messages.push(user);
+      seq += 1;
+      if (!this.titles.has(roomId) && start.title) this.titles.set(roomId, start.title);
+    }
+    const ai = this.#emptyReply(roomId, seq, start.reply, user?.seq ?? under);
+    this.messages.push(ai);
+    const asked = user ?? (this.#at(roomId, under) as StoredMessage);
+    return {
+      user: asked,
+      ai,
+      above: user ? above : above.length > 0 ? [[base + 1, under - 1]] : [],
+      base,
+    } satisfies StartedExchange;
+  }
+
+  async find(_userId: string, roomId: string, messageId: string) {
+    const found = this.messages.find((m) => m.roomId === roomId && m.id === messageId);
+    if (!found || found.seq <= (this.bases.get(roomId) ?? 0)) return undefined;
+    const current = this.#at(roomId, found.seq) as StoredMessage;
+    return {
+      message: current,
+      isActiveLeaf: found.seq === this.#last(roomId),
+      room: {} as Found['room'],
+    } satisfies Found;
+  }
+
+  async activeLeaf(userId: string, roomId: string) {
+    const last = this.messages.filter((m) => m.roomId === roomId).at(-1);
+    return last ? this.find(userId, roomId, last.id) : undefined;
+  }
+
+  async activate(): Promise<Found | undefined> {
+    throw new Error('switching branches is tested through HTTP');
   }
 
   async exchange(_userId: string, roomId: string, seqs: { user: number; ai: number }) {
@@ -305,32 +357,20 @@ export class MemoryConversations implements ExchangeStore, RecentMessages, AutoT
     return { user, ai } satisfies Exchange;
   }
 
-  async lastExchange(_userId: string, roomId: string) {
-    const base = this.bases.get(roomId) ?? 0;
-    const last = this.#last(roomId);
-    const [user, ai] = [this.#at(roomId, last - 1), this.#at(roomId, last)];
-    if (last - 1 <= base || user?.messageType !== 'user' || ai?.messageType !== 'ai') {
-      return undefined;
-    }
-    return { user, ai, base } satisfies StartedExchange;
-  }
-
-  async replaceReply(_userId: string, old: StoredMessage, reply: ReplyStart) {
-    const current = this.#at(old.roomId, old.seq);
-    if (current?.id !== old.id || current.status === 'streaming') return undefined;
-    if (old.seq !== this.#last(old.roomId)) return undefined;
-    const ai = this.#emptyReply(old.roomId, old.seq, reply);
-    this.messages.splice(this.messages.indexOf(this.#stored(current)), 1, ai);
-    this.replies.remove(old.id);
-    return ai;
+  async place(_userId: string, _roomId: string, messages: StoredMessage[]) {
+    return messages;
   }
 
   async recent(_userId: string, roomId: string, request: RecentRequest) {
     if (this.failReads) throw this.failReads;
+    const wanted = new Set(
+      slice(request.path, Math.max(1, request.before - request.count), request.before - 1).flatMap(
+        ([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i),
+      ),
+    );
     return this.messages
       .map((m) => this.replies.byId.get(m.id) ?? m)
-      .filter((m) => m.roomId === roomId && m.seq > request.after && m.seq < request.before)
-      .slice(-request.count);
+      .filter((m) => m.roomId === roomId && wanted.has(m.seq));
   }
 
   async setAutoTitle(_userId: string, roomId: string, title: string) {
@@ -343,15 +383,12 @@ export class MemoryConversations implements ExchangeStore, RecentMessages, AutoT
     return found && (this.replies.byId.get(found.id) ?? found);
   }
 
-  #stored(current: StoredMessage) {
-    return this.messages.find((m) => m.id === current.id) as StoredMessage;
-  }
-
-  #emptyReply(roomId: string, seq: number, reply: ReplyStart) {
+  #emptyReply(roomId: string, seq: number, reply: ReplyStart, parentSeq: number) {
     const ai = message({
       id: this.#id(),
       roomId,
       seq,
+      parentSeq,
       senderId: reply.senderId,
       aiModel: reply.aiModel,
       status: 'streaming',

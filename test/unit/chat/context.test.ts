@@ -10,6 +10,7 @@ function conversation(contents: string[]) {
     id: `m${i + 1}`,
     roomId: 'r',
     seq: i + 1,
+    parentSeq: i,
     senderId: i % 2 === 0 ? 'u' : 'ai-assistant',
     messageType: i % 2 === 0 ? 'user' : 'ai',
     content,
@@ -21,8 +22,9 @@ function conversation(contents: string[]) {
   const requests: RecentRequest[] = [];
   const store: RecentMessages = {
     async recent(_user: string, _room: string, request: RecentRequest) {
-      const { after, before, count } = request;
-      const found = messages.filter((m) => m.seq > after && m.seq < before).slice(-count);
+      // One line of messages: depth and sequence number are the same.
+      const { before, count } = request;
+      const found = messages.filter((m) => m.seq >= before - count && m.seq < before);
       reads.push(found.length);
       requests.push(request);
       return found;
@@ -43,7 +45,7 @@ describe('fitting the context to the token budget', () => {
     const fitted = await fitContext(
       store,
       'u',
-      { user: messages[2] as StoredMessage, base: 0 },
+      { user: messages[2] as StoredMessage, above: [[1, 2]] },
       {
         budget: 1_000,
         maxMessages: 100,
@@ -77,7 +79,7 @@ describe('fitting the context to the token budget', () => {
     const fitted = await fitContext(
       store,
       'u',
-      { user: messages[6] as StoredMessage, base: 0 },
+      { user: messages[6] as StoredMessage, above: [[1, 6]] },
       {
         budget,
         maxMessages: 100,
@@ -99,7 +101,7 @@ describe('fitting the context to the token budget', () => {
     const fitted = await fitContext(
       store,
       'u',
-      { user: messages[1_000] as StoredMessage, base: 0 },
+      { user: messages[1_000] as StoredMessage, above: [[1, 1_000]] },
       {
         budget: 10 * cost('m1'),
         maxMessages: 100,
@@ -119,7 +121,7 @@ describe('fitting the context to the token budget', () => {
     const fitted = await fitContext(
       store,
       'u',
-      { user: messages[6] as StoredMessage, base: 0 },
+      { user: messages[6] as StoredMessage, above: [[1, 6]] },
       {
         budget: 1_000,
         maxMessages: 3,
@@ -142,7 +144,7 @@ describe('fitting the context to the token budget', () => {
     const fitted = await fitContext(
       store,
       'u',
-      { user: messages[1_000] as StoredMessage, base: 0 },
+      { user: messages[1_000] as StoredMessage, above: [[1, 1_000]] },
       {
         budget,
         maxMessages: 100,
@@ -173,7 +175,7 @@ describe('fitting the context to the token budget', () => {
     const fitted = await fitContext(
       store,
       'u',
-      { user: messages[1_000] as StoredMessage, base: 0 },
+      { user: messages[1_000] as StoredMessage, above: [[1, 1_000]] },
       {
         budget: 10 * cost(messages[0]?.content as string),
         maxMessages: 1_000,
@@ -198,7 +200,7 @@ describe('fitting the context to the token budget', () => {
     const fitted = await fitContext(
       store,
       'u',
-      { user: messages[40] as StoredMessage, base: 0 },
+      { user: messages[40] as StoredMessage, above: [[1, 40]] },
       {
         budget: 41 * (201 + MESSAGE_OVERHEAD_TOKENS),
         maxMessages: 100,
