@@ -7,18 +7,20 @@ import { SSE_HEADERS, SseBody } from '#http/sse.ts';
 import { replyStore } from '#wiring/stores.ts';
 
 const replies = replyStore();
-const { STREAM_POLL_MS } = replySettings();
+const { STREAM_POLL_MS, STREAM_FLUSH_MS } = replySettings();
 /** Time kept back from the function's timeout to say goodbye (a `reconnect` event). */
 const END_MARGIN_MS = 5_000;
 
 export const handler = streamRoute(async (event, context) => {
   const { userId } = context;
   const messageId = messageIdParam(event);
-  const offset = resumeOffset(event);
+  const { offset, reasoningOffset } = resumeOffset(event);
   const { ref } = await findReply(replies, userId, messageId);
   const sse = new SseBody();
   const events = followReply(replies, userId, ref, offset, {
     pollMs: STREAM_POLL_MS,
+    flushMs: STREAM_FLUSH_MS,
+    ...(reasoningOffset === undefined ? {} : { reasoningOffset }),
     until: Date.now() + context.getRemainingTimeInMillis() - END_MARGIN_MS,
   });
   return {

@@ -30,6 +30,10 @@ export type CompletionResult =
       shape?: 'parts' | 'number';
       /** The model name to answer with. Default: the one asked for. */
       model?: string;
+      /** Reasoning streamed before the text, a chunk each, as reasoning models' servers do. */
+      reasoning?: string[];
+      /** The delta field reasoning travels in (servers differ). Default: `reasoning_content`. */
+      reasoningField?: 'reasoning_content' | 'reasoning';
     }
   | { status: number; error: string };
 
@@ -137,6 +141,11 @@ async function handle(
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
     );
   event({ role: 'assistant', content: '' }, null);
+  for (const thought of result.reasoning ?? []) {
+    if (result.chunkDelayMs) await sleep(result.chunkDelayMs);
+    if (res.destroyed) return;
+    event({ [result.reasoningField ?? 'reasoning_content']: thought }, null);
+  }
   let sent = 0;
   for (const piece of result.chunks ?? [result.content]) {
     if (sent === result.hangAfterChunks) {

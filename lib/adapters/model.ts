@@ -33,10 +33,14 @@ export interface Completion {
   usage?: TokenUsage;
 }
 
-/** One step of a streamed reply: a piece of text, then the end with the model and usage. */
+/**
+ * One step of a streamed reply: a piece of text, a piece of the model's reasoning (servers that
+ * show it stream it beside the text), then the end with the model, usage and finish reason.
+ */
 export type StreamEvent =
   | { type: 'delta'; content: string }
-  | { type: 'done'; model: string; usage?: TokenUsage };
+  | { type: 'reasoning'; content: string }
+  | { type: 'done'; model: string; usage?: TokenUsage; finishReason?: string };
 
 /** An OpenAI-compatible chat model. */
 export interface ChatModel {
@@ -111,6 +115,7 @@ export class OpenAIChatModel implements ChatModel {
     };
     let answeredBy = model;
     let usage: TokenUsage | undefined;
+    let finishReason: string | undefined;
     const aborted = AbortSignal.any([
       watchdog.signal,
       AbortSignal.timeout(timeout),
@@ -132,7 +137,14 @@ export class OpenAIChatModel implements ChatModel {
       for await (const chunk of chunks) {
         answeredBy = chunk.model || answeredBy;
         usage = usageOf(chunk.usage) ?? usage;
-        const content = textOf(chunk.choices[0]?.delta?.content);
+        const choice = chunk.choices[0];
+        finishReason = choice?.finish_reason ?? finishReason;
+        const reasoning = reasoningOf(choice?.delta);
+        if (reasoning) {
+          expect(s.STREAM_IDLE_TIMEOUT_MS, 'The model stopped answering');
+          yield { type: 'reasoning', content: reasoning };
+        }
+        const content = textOf(choice?.delta?.content);
         if (content) {
           // Only text counts as an answer: a role header followed by silence is still silence.
           expect(s.STREAM_IDLE_TIMEOUT_MS, 'The model stopped answering');
@@ -147,7 +159,7 @@ export class OpenAIChatModel implements ChatModel {
     } finally {
       clearTimeout(timer);
     }
-    yield { type: 'done', model: answeredBy, usage };
+    yield { type: 'done', model: answeredBy, usage, ...(finishReason ? { finishReason } : {}) };
   }
 
   #client(apiKey: string, timeout: number) {
@@ -177,6 +189,16 @@ function textOf(content: unknown): string | undefined {
       .join('');
   }
   throw new ModelUnavailableError('The model answered in a form this service cannot read');
+}
+
+/**
+ * The reasoning in a chunk's delta: OpenAI-compatible servers that show it (DeepSeek, vLLM,
+ * OpenRouter, Ollama) call it `reasoning_content` or `reasoning`.
+ */
+function reasoningOf(delta: unknown): string | undefined {
+  const fields = delta as { reasoning_content?: unknown; reasoning?: unknown } | undefined;
+  const value = fields?.reasoning_content ?? fields?.reasoning;
+  return typeof value === 'string' && value ? value : undefined;
 }
 
 function usageOf(usage: OpenAI.CompletionUsage | null | undefined): TokenUsage | undefined {

@@ -86,3 +86,10 @@ export interface Route extends RouteSpec {
   contract: RouteContract;
   sample: SampleRequest;
 }
+
+/** A route's entry: no KMS and no model unless it says so. */
+export function route(
+  entry: Omit<Route, 'kms' | 'model'> & Partial<Pick<Route, 'kms' | 'model'>>,
+): Route {
+  return { kms: [], model: false, ...entry };
+}

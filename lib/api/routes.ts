@@ -1,17 +1,13 @@
-import type { DynamoAction, Route } from './route-spec.ts';
+import { accountRoutes } from './account-routes.ts';
+import { type DynamoAction, type Route, route } from './route-spec.ts';
 import {
   activeBodySchema,
-  apiKeyAnswer,
-  apiKeyBodySchema,
   clearAnswer,
   clearQuerySchema,
-  deletedKeyAnswer,
   deleteRoomAnswer,
-  eraseAnswer,
   exchangeAnswer,
   exportQuerySchema,
   followQuerySchema,
-  healthAnswer,
   historyAnswer,
   historyQuerySchema,
   messageIdParams,
@@ -21,7 +17,6 @@ import {
   roomIdParams,
   roomsAnswer,
   roomsQuerySchema,
-  savedKeyAnswer,
   sendBodySchema,
   stopAnswer,
   TURN_EVENTS,
@@ -61,11 +56,6 @@ const SAMPLE_ROOM = { roomId: 'ai_chat_sample-user' };
 const SAMPLE_REPLY = {
   messageId: "<the id of an AI message: ai_message_started's data.id, or one from history>",
 };
-
-/** A route's entry: no KMS and no model unless it says so. */
-function route(entry: Omit<Route, 'kms' | 'model'> & Partial<Pick<Route, 'kms' | 'model'>>): Route {
-  return { kms: [], model: false, ...entry };
-}
 
 export const routes: readonly Route[] = [
   route({
@@ -124,7 +114,7 @@ export const routes: readonly Route[] = [
       params: messageIdParams,
       query: followQuerySchema,
       headers: ['Last-Event-ID'],
-      success: { events: ['delta', 'ai_message', 'reconnect', 'error'] },
+      success: { events: ['reasoning', 'delta', 'ai_message', 'reconnect', 'error'] },
       errors: [400, 404],
     },
     sample: { step: 'chat', params: SAMPLE_REPLY, query: { offset: '0' } },
@@ -336,81 +326,7 @@ export const routes: readonly Route[] = [
     },
     sample: { step: 'read', query: { format: 'jsonl' } },
   }),
-  route({
-    method: 'DELETE',
-    path: '/api/chat/ai/me',
-    handler: 'delete-me',
-    auth: true,
-    // The whole partition: conversations and account first, then everything else.
-    dynamodb: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
-    // Inside API Gateway's 29 s for a buffered answer; what is left goes with the next call.
-    timeoutSeconds: 25,
-    contract: {
-      summary: 'Delete all of my data (GDPR article 17)',
-      success: { json: eraseAnswer },
-      errors: [],
-    },
-    sample: { step: 'remove' },
-  }),
-  route({
-    method: 'PUT',
-    path: '/api/chat/ai/api-key',
-    handler: 'put-api-key',
-    auth: true,
-    dynamodb: ['dynamodb:UpdateItem'],
-    kms: ['kms:Encrypt'],
-    timeoutSeconds: 10,
-    contract: {
-      summary: 'Store my model API key (encrypted)',
-      body: apiKeyBodySchema,
-      success: { json: savedKeyAnswer },
-      errors: [400, 413],
-    },
-    sample: { step: 'set up', body: { api_key: 'sk-sample-0000000000000000' } },
-  }),
-  route({
-    method: 'GET',
-    path: '/api/chat/ai/api-key',
-    handler: 'get-api-key',
-    auth: true,
-    dynamodb: ['dynamodb:GetItem'],
-    timeoutSeconds: 10,
-    contract: {
-      summary: 'Whether I have a stored key, and its last four characters',
-      success: { json: apiKeyAnswer },
-      errors: [],
-    },
-    sample: { step: 'set up' },
-  }),
-  route({
-    method: 'DELETE',
-    path: '/api/chat/ai/api-key',
-    handler: 'delete-api-key',
-    auth: true,
-    dynamodb: ['dynamodb:UpdateItem'],
-    timeoutSeconds: 10,
-    contract: {
-      summary: 'Delete my stored key',
-      success: { json: deletedKeyAnswer },
-      errors: [],
-    },
-    sample: { step: 'remove' },
-  }),
-  route({
-    method: 'GET',
-    path: '/health',
-    handler: 'health',
-    auth: false,
-    checksJwtSecret: true,
-    dynamodb: ['dynamodb:GetItem'],
-    timeoutSeconds: 10,
-    contract: {
-      summary: 'Whether the service can answer',
-      success: { json: healthAnswer },
-      errors: [],
-    },
-    sample: { step: 'set up' },
-  }),
+  ...accountRoutes,
 ];
 
 /** Headers a browser may send; the CDK preflight and the local server both allow these. */

@@ -3,12 +3,13 @@ import { NotFoundError } from '#commons/errors.ts';
 import { codePoints } from '#commons/text.ts';
 import type { ReplyEnd, ReplyRef, ReplyStore } from '#store/replies.ts';
 import { effectiveStatus } from './liveness.ts';
-import type { StoredMessage } from './message.ts';
+import { reasoningOf, type StoredMessage } from './message.ts';
 import { ERROR_MODEL, NO_SUCH_REPLY, UPSTREAM_FAILED_REPLY } from './wording.ts';
 
-/** What a follower of a reply sees: new text, the end, or a request to come back later. */
+/** What a follower of a reply sees: new text or reasoning, the end, or a request to come back later. */
 export type FollowEvent =
   | { type: 'delta'; content: string; offset: number }
+  | { type: 'reasoning'; content: string; offset: number }
   | { type: 'end'; message: StoredMessage }
   | { type: 'gone' }
   | { type: 'reconnect'; offset: number };
@@ -16,9 +17,18 @@ export type FollowEvent =
 export interface FollowOptions {
   /** How often to look for new text. */
   pollMs: number;
+  /** How often the writer saves while followed: a look is timed just after its next save. */
+  flushMs: number;
   /** Epoch ms: stop following before then (inside the function's timeout) and say so. */
   until: number;
+  /** Code points of reasoning the client already has (default: all, once it has text). */
+  reasoningOffset?: number;
 }
+
+/** How often a follower looks at the reply's own item (its end, a stop, its writer's life). */
+const LOOK_MS = 1_000;
+/** How long a follower's word that it follows lasts, renewed every LOOK_MS. */
+const WATCH_MS = 3_000;
 
 /** The owner's reply with this id, or 404 (another user's id is not found either). */
 export async function findReply(
@@ -27,16 +37,18 @@ export async function findReply(
   messageId: string,
 ): Promise<{ ref: ReplyRef; message: StoredMessage }> {
   const ref = await replies.locate(userId, messageId);
-  const message = ref && (await replies.read(userId, ref));
+  const message = ref && (await replies.peek(userId, ref));
   if (!ref || !message) throw new NotFoundError(NO_SUCH_REPLY);
   return { ref, message };
 }
 
 /**
- * Follows a reply from `offset` (code points the client already has) to its end: the text it
- * lacks as `delta`s, each carrying the offset after it, then the stored message. DynamoDB is the
- * only shared state: this polls the message. A reply whose writer died is settled as `error`
- * here, so no follower waits for ever.
+ * Follows a reply from `offset` (code points of text the client already has) to its end: what
+ * it lacks as `reasoning` and `delta`s, each carrying the length after it, then the stored
+ * message. DynamoDB is the only shared state: the follower reads the reply once, then only the
+ * pieces the writer saves after it (a look costs the same however long the reply), says that it
+ * follows (so the writer saves as often as it looks), and looks at the reply's own item now and
+ * then. A reply whose writer died is settled as `error` here, so no follower waits for ever.
  */
 export async function* followReply(
   replies: ReplyStore,
@@ -45,37 +57,93 @@ export async function* followReply(
   offset: number,
   options: FollowOptions,
 ): AsyncGenerator<FollowEvent> {
-  let sent = offset;
+  let message = await replies.read(userId, ref);
+  if (!message) {
+    yield { type: 'gone' };
+    return;
+  }
+  const sent = {
+    text: offset,
+    reasoning: options.reasoningOffset ?? (offset > 0 ? Number.POSITIVE_INFINITY : 0),
+  };
+  const rest = function* (whole: StoredMessage): Generator<FollowEvent> {
+    // A stored fallback apology replaced what was written: it is not a continuation.
+    if (whole.aiModel === ERROR_MODEL) return;
+    const reasoning = [...reasoningOf(whole)].slice(sent.reasoning).join('');
+    if (reasoning) {
+      sent.reasoning += codePoints(reasoning);
+      yield { type: 'reasoning', content: reasoning, offset: sent.reasoning };
+    }
+    const text = [...whole.content].slice(sent.text).join('');
+    if (text) {
+      sent.text += codePoints(text);
+      yield { type: 'delta', content: text, offset: sent.text };
+    }
+  };
+  yield* rest(message);
+  let last = message.pieces ?? message.pieceBase ?? 0;
+  let lastSavedAt = 0;
+  let lookedAt = Date.now();
+  let watchedAt = 0;
   for (;;) {
-    const message = await replies.read(userId, ref);
-    if (!message) {
-      yield { type: 'gone' };
+    if (message.status !== 'streaming') {
+      yield* rest(message);
+      yield { type: 'end', message: await replies.placed(userId, message) };
       return;
     }
-    const ended =
-      message.status !== 'streaming'
-        ? message
-        : effectiveStatus(message) === 'error'
-          ? await settleDead(replies, userId, message, 'error')
-          : undefined;
-    const current = ended ?? message;
-    // A stored fallback apology replaced what was written: it is not a continuation.
-    if (current.aiModel !== ERROR_MODEL) {
-      const rest = [...current.content].slice(sent).join('');
-      if (rest) {
-        sent += codePoints(rest);
-        yield { type: 'delta', content: rest, offset: sent };
+    if (effectiveStatus(message) === 'error') {
+      const whole = await replies.read(userId, ref);
+      const settled = whole && (await settleDead(replies, userId, whole, 'error'));
+      message = settled ?? (await replies.read(userId, ref));
+      if (!message) {
+        yield { type: 'gone' };
+        return;
+      }
+      continue;
+    }
+    const now = Date.now();
+    if (now + options.pollMs > options.until) {
+      yield { type: 'reconnect', offset: sent.text };
+      return;
+    }
+    if (now - watchedAt >= LOOK_MS) {
+      watchedAt = now;
+      await replies.watch(userId, ref, now + WATCH_MS);
+    }
+    // Just after the writer's next save, when its last one is known; else a poll interval.
+    const next = lastSavedAt + options.flushMs + 20 - Date.now();
+    await sleep(lastSavedAt && next > 0 && next < options.pollMs * 2 ? next : options.pollMs);
+    let ended = false;
+    for (const piece of await replies.piecesAfter(userId, ref, last)) {
+      if (piece.end) {
+        ended = true;
+        break;
+      }
+      last = piece.n;
+      lastSavedAt = piece.at;
+      message = { ...message, staleAfter: Math.max(message.staleAfter ?? 0, piece.staleAfter) };
+      if (piece.reasoning && Number.isFinite(sent.reasoning)) {
+        sent.reasoning += codePoints(piece.reasoning);
+        yield { type: 'reasoning', content: piece.reasoning, offset: sent.reasoning };
+      }
+      if (piece.text) {
+        sent.text += codePoints(piece.text);
+        yield { type: 'delta', content: piece.text, offset: sent.text };
       }
     }
-    if (ended) {
-      yield { type: 'end', message: await replies.placed(userId, ended) };
-      return;
+    if (ended || Date.now() - lookedAt >= LOOK_MS) {
+      lookedAt = Date.now();
+      const item = await replies.peek(userId, ref);
+      if (!item) {
+        yield { type: 'gone' };
+        return;
+      }
+      const staleAfter = Math.max(item.staleAfter ?? 0, message.staleAfter ?? 0);
+      message =
+        item.status === 'streaming'
+          ? { ...message, status: item.status, staleAfter }
+          : ((await replies.read(userId, ref)) ?? item);
     }
-    if (Date.now() + options.pollMs > options.until) {
-      yield { type: 'reconnect', offset: sent };
-      return;
-    }
-    await sleep(options.pollMs);
   }
 }
 
@@ -106,22 +174,33 @@ async function stopAndWait(
   // A reply whose writer died has ended already (as `error`), whatever it is stored as.
   const dead = await settleIfDead(replies, userId, found.message);
   if (dead.status !== 'streaming') return { stopped: false, message: dead };
-  let message = await replies.requestStop(userId, ref);
-  if (!message) throw new NotFoundError(NO_SUCH_REPLY);
-  if (message.status !== 'streaming') return { stopped: false, message };
+  const asked = await replies.requestStop(userId, ref);
+  if (!asked) throw new NotFoundError(NO_SUCH_REPLY);
+  if (asked.status !== 'streaming')
+    return { stopped: false, message: await whole(replies, userId, ref) };
   const patience = Date.now() + 3 * flushMs + 1_000;
   while (Date.now() < patience) {
     await sleep(Math.min(100, flushMs));
-    message = await replies.read(userId, ref);
-    if (!message) throw new NotFoundError(NO_SUCH_REPLY);
-    if (message.status !== 'streaming') return { stopped: message.status === 'stopped', message };
+    const item = await replies.peek(userId, ref);
+    if (!item) throw new NotFoundError(NO_SUCH_REPLY);
+    if (item.status !== 'streaming') {
+      return { stopped: item.status === 'stopped', message: await whole(replies, userId, ref) };
+    }
   }
+  const message = await whole(replies, userId, ref);
   const settled = await settleDead(replies, userId, message, 'stopped');
   if (settled) return { stopped: settled.status === 'stopped', message: settled };
   // It saved meanwhile: alive after all, and it will stop at its next save.
   const current = await replies.read(userId, ref);
   if (!current) throw new NotFoundError(NO_SUCH_REPLY);
   return { stopped: true, message: current };
+}
+
+/** A reply read whole (its text from its pieces, or from its overflow items); 404 when gone. */
+async function whole(replies: ReplyStore, userId: string, ref: ReplyRef) {
+  const message = await replies.read(userId, ref);
+  if (!message) throw new NotFoundError(NO_SUCH_REPLY);
+  return message;
 }
 
 /**
@@ -135,9 +214,12 @@ export async function settleIfDead(
   message: StoredMessage,
 ): Promise<StoredMessage> {
   if (message.status !== 'streaming' || effectiveStatus(message) !== 'error') return message;
+  // Settled with everything it wrote, which its pieces hold.
+  const ref = { id: message.id, roomId: message.roomId, seq: message.seq };
+  const whole = (await replies.read(userId, ref)) ?? message;
   return (
-    (await settleDead(replies, userId, message, 'error')) ??
-    (await replies.read(userId, { id: message.id, roomId: message.roomId, seq: message.seq })) ??
+    (await settleDead(replies, userId, whole, 'error')) ??
+    (await replies.read(userId, ref)) ??
     message
   );
 }

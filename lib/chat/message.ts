@@ -40,6 +40,12 @@ export const textOf = (parts: readonly MessagePart[]) =>
     .flatMap((part) => (part.type === 'text' ? [(part as { text: string }).text] : []))
     .join(PART_SEPARATOR);
 
+/** The reasoning a message's parts hold. */
+export const reasoningOf = (message: { parts?: readonly MessagePart[] }) =>
+  (message.parts ?? [])
+    .flatMap((part) => (part.type === 'reasoning' ? [(part as { text: string }).text] : []))
+    .join('');
+
 /** One of a message's children, as its parent lists them (only once it has more than one). */
 export interface Child {
   seq: number;
@@ -90,6 +96,14 @@ export interface StoredMessage extends ReplyFacts {
   parentId?: string | null;
   /** Set when the message is shown: the versions at its place, itself included, oldest first. */
   siblingIds?: string[];
+  /** A long reply whose text is kept in this many items beyond its own (read whole). */
+  overflow?: number;
+  /** While written: the number of the last piece its text so far includes. */
+  pieces?: number;
+  /** While written: pieces numbered above this one are this writing's. */
+  pieceBase?: number;
+  /** While written: epoch ms until which someone follows it. */
+  watchedUntil?: number;
   messageType: MessageType;
   status: MessageStatus;
   /** The model that wrote an AI message, or `error` for a stored fallback reply. */

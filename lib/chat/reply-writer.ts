@@ -2,10 +2,10 @@ import type { TokenUsage } from '#adapters/model.ts';
 import { logger } from '#commons/logger.ts';
 import { recordModelCall } from '#commons/metrics.ts';
 import { codePoints } from '#commons/text.ts';
-import type { ReplyEnd, WriterSignal } from '#store/replies.ts';
+import type { Piece, ReplyEnd, WriterSignal } from '#store/replies.ts';
 import { afterSave, fallbackReply, isModelError, logModelFailure } from './failures.ts';
 import { staleAfter } from './liveness.ts';
-import type { StoredMessage } from './message.ts';
+import type { MessagePart, StoredMessage } from './message.ts';
 import { countIfLoaded } from './tokens.ts';
 import { type ChatDeps, type PreparedTurn, replyRef } from './turn.ts';
 import { ERROR_MODEL, REPLY_TOO_LONG, UPSTREAM_FAILED_REPLY } from './wording.ts';
@@ -13,7 +13,7 @@ import { ERROR_MODEL, REPLY_TOO_LONG, UPSTREAM_FAILED_REPLY } from './wording.ts
 /** What writing a reply works through. */
 export type WriterDeps = Pick<ChatDeps, 'replies' | 'model' | 'limits' | 'settings'>;
 
-/** A piece of a reply, with the reply's length in code points once it is added. */
+/** A piece of a reply, with its length in code points once it is added. */
 export interface Delta {
   content: string;
   offset: number;
@@ -29,15 +29,30 @@ export interface WrittenReply {
 export interface WriteReplyOptions {
   /** Each piece of text as the model writes it (the stream route sends them on). */
   onDelta?: (delta: Delta) => void;
+  /** Each piece of the model's reasoning, with the reasoning's length so far. */
+  onReasoning?: (delta: Delta) => void;
 }
 
+/** How often the writer renews its promise of life on the message item. */
+const HEARTBEAT_MS = 10_000;
+
 /**
- * Asks the model for a prepared turn's reply and writes it into the reply's place as it
- * arrives: the text so far is saved every STREAM_FLUSH_MS (so any reader is at most that far
- * behind), and each save, or a read when nothing is new, tells the writer whether its owner
- * asked it to stop. A stop aborts the upstream call (no more tokens billed) and keeps what was
- * written, as `stopped`; a failing model leaves `error`. The reply is written to its end
- * whether or not anyone is listening.
+ * The most text one reply stores in all, in UTF-8 bytes: far past any model's longest answer,
+ * and what keeps a runaway upstream from writing without end. (Past what one item holds, the
+ * text is kept across items.)
+ */
+export const MAX_REPLY_BYTES = 4_000_000;
+
+/**
+ * Asks the model for a prepared turn's reply and writes it into the reply's place as it arrives.
+ *
+ * Every STREAM_FLUSH_MS the writer looks at the reply's item: its owner may have asked it to
+ * stop (the upstream call is aborted, no more tokens are billed, what was written is kept as
+ * `stopped`), or someone may follow it. What is new since the last save is saved as a piece of
+ * its own, holding that text only: every STREAM_FLUSH_MS while someone follows, every
+ * STREAM_SAVE_MS otherwise (history then shows the text that far behind). Every 10 s the writer
+ * renews its promise of life. A failing model leaves `error`. The reply is written to its end
+ * whether or not anyone is listening, and stored whole once it ends.
  */
 export async function writeReply(
   deps: WriterDeps,
@@ -46,67 +61,95 @@ export async function writeReply(
 ): Promise<WrittenReply> {
   const { userId } = turn;
   const ref = replyRef(turn);
-  const flushMs = deps.settings.STREAM_FLUSH_MS;
+  const { STREAM_FLUSH_MS: flushMs, STREAM_SAVE_MS: saveMs } = deps.settings;
   const abort = new AbortController();
-  let text = '';
-  let offset = 0;
-  let saved = '';
-  // Set by the saves (a closure), read after the model loop.
+  const reply = { text: '', reasoning: '' };
+  const pending = { text: '', reasoning: '' };
+  // Set by the looks (a closure), read after the model loop.
   const writer: { signal: WriterSignal } = { signal: 'writing' };
+  let unsaved: Piece | undefined;
+  let pieces = turn.ai.pieceBase ?? 0;
+  let savedAt = Date.now();
+  let beatAt = Date.now();
+  let watched = false;
 
   const tick = async () => {
-    const snapshot = text;
-    const next =
-      snapshot === saved
-        ? await deps.replies.check(userId, ref)
-        : await deps.replies.save(
-            userId,
-            ref,
-            snapshot,
-            staleAfter(deps.settings, turn.deadline, 'next'),
-          );
-    if (next === 'writing') saved = snapshot;
-    else if (writer.signal === 'writing') {
+    const now = Date.now();
+    const due = watched || now - savedAt >= saveMs;
+    if (!unsaved && due && (pending.text || pending.reasoning)) {
+      pieces += 1;
+      unsaved = {
+        n: pieces,
+        ...pending,
+        at: now,
+        staleAfter: staleAfter(deps.settings, turn.deadline, 'next', now),
+      };
+      pending.text = '';
+      pending.reasoning = '';
+    }
+    // A piece is written once under its number: one that failed is written again as it was.
+    if (unsaved) {
+      await deps.replies.append(userId, ref, unsaved);
+      unsaved = undefined;
+      savedAt = now;
+    }
+    let next: WriterSignal;
+    if (now - beatAt >= HEARTBEAT_MS) {
+      next = await deps.replies.heartbeat(
+        userId,
+        ref,
+        staleAfter(deps.settings, turn.deadline, 'next', now),
+      );
+      beatAt = now;
+    } else {
+      const looked = await deps.replies.check(userId, ref);
+      next = looked.signal;
+      watched = looked.watched;
+    }
+    if (next !== 'writing' && writer.signal === 'writing') {
       writer.signal = next;
       abort.abort();
     }
   };
-  let pending: Promise<void> | undefined;
+  let looking: Promise<void> | undefined;
   const timer = setInterval(() => {
-    // One save at a time: a slow write delays the next, it never reorders them.
-    pending ??= tick()
+    // One look at a time: a slow write delays the next, it never reorders them.
+    looking ??= tick()
       .catch((error: Error) => {
-        // The final write retries what this one could not save; the reply goes on meanwhile.
+        // The final write stores what this one could not; the reply goes on meanwhile.
         logger.warn('could not save a reply in progress', { error: { name: error.name } });
       })
       .finally(() => {
-        pending = undefined;
+        looking = undefined;
       });
   }, flushMs);
 
-  let carry = '';
   let bytes = 0;
   let tooLong = false;
-  const add = (raw: string) => {
+  const text = wholeCodePoints((piece) => {
     if (tooLong) return;
-    // A lone surrogate (half a pair on its own) is never stored: it becomes U+FFFD.
-    let piece = raw.toWellFormed();
-    const size = Buffer.byteLength(piece, 'utf8');
-    if (bytes + size > MAX_REPLY_BYTES) {
-      // More than the reply's item holds: keep what fits, on a whole code point, and stop.
-      piece = fitBytes(piece, MAX_REPLY_BYTES - bytes);
+    const fitted = fitBytes(piece, MAX_REPLY_BYTES - bytes);
+    if (fitted !== piece) {
       tooLong = true;
       abort.abort();
     }
+    bytes += Buffer.byteLength(fitted, 'utf8');
+    if (!fitted) return;
+    reply.text += fitted;
+    pending.text += fitted;
+    options.onDelta?.({ content: fitted, offset: codePoints(reply.text) });
+  });
+  const reasoning = wholeCodePoints((piece) => {
+    if (tooLong) return;
+    reply.reasoning += piece;
+    pending.reasoning += piece;
     bytes += Buffer.byteLength(piece, 'utf8');
-    if (!piece) return;
-    text += piece;
-    offset += codePoints(piece);
-    options.onDelta?.({ content: piece, offset });
-  };
+    options.onReasoning?.({ content: piece, offset: codePoints(reply.reasoning) });
+  });
 
   let model = turn.model;
   let usage: TokenUsage | undefined;
+  let finishReason: string | undefined;
   let failure: unknown;
   const called = performance.now();
   let firstTokenMs: number | undefined;
@@ -120,27 +163,25 @@ export async function writeReply(
     })) {
       if (step.type === 'delta') {
         firstTokenMs ??= performance.now() - called;
-        // An upstream may split a surrogate pair across chunks: the first half waits for the
-        // second, so offsets and stored text count the same whole code points.
-        const whole = carry + step.content;
-        const cut = endsInHighSurrogate(whole) ? whole.length - 1 : whole.length;
-        carry = whole.slice(cut);
-        add(whole.slice(0, cut));
+        text.add(step.content);
+      } else if (step.type === 'reasoning') {
+        reasoning.add(step.content);
       } else {
         model = step.model;
         usage = step.usage;
+        finishReason = step.finishReason;
       }
     }
   } catch (error) {
-    // An abort of our own (a stop, or the message went) is not a model failure.
+    // An abort of our own (a stop, the message went, too long) is not a model failure.
     if (writer.signal === 'writing' && !tooLong) {
       if (!isModelError(error)) throw error;
       logModelFailure(error);
       failure = error;
     }
   } finally {
-    // Half a pair the stream never completed is not text: it is stored as U+FFFD.
-    if (carry) add('\uFFFD');
+    text.end();
+    reasoning.end();
     clearInterval(timer);
     recordModelCall({
       firstTokenMs,
@@ -148,15 +189,23 @@ export async function writeReply(
       promptTokens: usage?.promptTokens,
       completionTokens: usage?.completionTokens,
     });
-    await pending;
+    await looking;
   }
 
   if (writer.signal === 'gone') return { message: await deps.replies.read(userId, ref) };
-  const end = {
-    ...(tooLong
-      ? { status: 'error' as const, content: text, aiModel: model, usage, partial: true }
-      : endOf({ text, model, usage, failure, stopped: writer.signal === 'stop' })),
-    ...countIfLoaded(turn.model, text),
+  const facts = {
+    ...(finishReason ? { finishReason } : {}),
+    ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
+    durationMs: performance.now() - called,
+  };
+  const ended = tooLong
+    ? { status: 'error' as const, content: reply.text, aiModel: model, usage, partial: true }
+    : endOf({ text: reply.text, model, usage, failure, stopped: writer.signal === 'stop' });
+  const end: ReplyEnd = {
+    ...ended,
+    ...facts,
+    ...(reply.reasoning ? { parts: partsOf(reply.reasoning, ended.content) } : {}),
+    ...countIfLoaded(turn.model, reply.text),
   };
   const message = await deps.replies.finish(userId, ref, end).catch(async (error: unknown) => {
     throw await afterSave(deps, turn, error);
@@ -172,13 +221,31 @@ export async function writeReply(
 }
 
 /**
- * The most text one reply stores, in UTF-8 bytes: a DynamoDB item holds 400 KB in all, and the
- * reply's other attributes need the rest.
+ * A text stream cut on whole code points: an upstream may split a surrogate pair across chunks,
+ * so the first half waits for the second (offsets and stored text count the same code points),
+ * and a lone half is never stored: it becomes U+FFFD.
  */
-export const MAX_REPLY_BYTES = 380_000;
+function wholeCodePoints(emit: (piece: string) => void) {
+  let carry = '';
+  return {
+    add(chunk: string) {
+      const whole = carry + chunk;
+      const last = whole.charCodeAt(whole.length - 1);
+      const cut = last >= 0xd800 && last <= 0xdbff ? whole.length - 1 : whole.length;
+      carry = whole.slice(cut);
+      const piece = whole.slice(0, cut).toWellFormed();
+      if (piece) emit(piece);
+    },
+    end() {
+      if (carry) emit('\uFFFD');
+      carry = '';
+    },
+  };
+}
 
 /** The longest start of `text` (whole code points) that takes at most `room` bytes. */
 function fitBytes(text: string, room: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= room) return text;
   let used = 0;
   let end = 0;
   for (const char of text) {
@@ -189,10 +256,13 @@ function fitBytes(text: string, room: number): string {
   return text.slice(0, end);
 }
 
-const endsInHighSurrogate = (text: string) => {
-  const last = text.charCodeAt(text.length - 1);
-  return last >= 0xd800 && last <= 0xdbff;
-};
+/** A reply's parts: the reasoning first, as it was written, then the text. */
+function partsOf(reasoning: string, text: string): MessagePart[] {
+  return [
+    { type: 'reasoning', text: reasoning },
+    ...(text ? [{ type: 'text' as const, text }] : []),
+  ];
+}
 
 /** How a reply ends, from what the model wrote and how the writing stopped. */
 function endOf(written: {

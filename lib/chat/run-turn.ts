@@ -11,6 +11,8 @@ export type TurnEvent =
   | { type: 'started'; user: StoredMessage; ai: StoredMessage }
   /** A piece of the reply, with the reply's length in code points once it is added. */
   | { type: 'delta'; content: string; offset: number }
+  /** A piece of the model's reasoning, with the reasoning's length in code points once added. */
+  | { type: 'reasoning'; content: string; offset: number }
   /**
    * The reply is stored as it ended (`message` is undefined when it was cleared or deleted
    * meanwhile); `failure` is what to tell the user when the model failed.
@@ -64,6 +66,7 @@ export async function runTurn(
       onEvent({ type: 'started', user: turn.user, ai: turn.ai });
       const reply = writeReply(deps, turn, {
         onDelta: (delta) => onEvent({ type: 'delta', ...delta }),
+        onReasoning: (delta) => onEvent({ type: 'reasoning', ...delta }),
       }).then(
         ({ message, failure }) => {
           onEvent({ type: 'ended', message, ...(failure ? { failure } : {}) });

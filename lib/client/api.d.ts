@@ -660,7 +660,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Server-sent events: user_message, ai_message_started, delta, ai_message, error. A delta's `id` is the reply's length so far, in code points. */
+            /** @description Server-sent events: user_message, ai_message_started, reasoning, delta, ai_message, error. A delta's `id` is the reply's length so far, in code points. */
             200: {
                 headers: {
                     /** @description `true` when this is the first answer to an earlier request */
@@ -780,6 +780,8 @@ export interface operations {
         parameters: {
             query?: {
                 offset?: number;
+                /** @description Code points of reasoning already received (default: all, once text came) */
+                reasoning_offset?: number;
             };
             header?: {
                 /** @description The `id` of the last event received: the reply’s length in code points */
@@ -793,7 +795,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-sent events: delta, ai_message, reconnect, error. A delta's `id` is the reply's length so far, in code points. */
+            /** @description Server-sent events: reasoning, delta, ai_message, reconnect, error. A delta's `id` is the reply's length so far, in code points. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1609,7 +1611,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Server-sent events: user_message, ai_message_started, delta, ai_message, error. A delta's `id` is the reply's length so far, in code points. */
+            /** @description Server-sent events: user_message, ai_message_started, reasoning, delta, ai_message, error. A delta's `id` is the reply's length so far, in code points. */
             200: {
                 headers: {
                     /** @description `true` when this is the first answer to an earlier request */

@@ -118,10 +118,15 @@ const limitSchema = declare(() =>
 
 const replySchema = declare(() =>
   z.object({
-    /** How often a reply's text so far is saved while it is written (and a stop is noticed). */
-    STREAM_FLUSH_MS: int(500, 50, 10_000),
+    /**
+     * How often a reply's writer looks for a stop and for followers, and saves what is new while
+     * someone follows the reply.
+     */
+    STREAM_FLUSH_MS: int(100, 20, 10_000),
+    /** How often what is new of a reply is saved while nobody follows it (history's freshness). */
+    STREAM_SAVE_MS: int(1_000, 20, 60_000),
     /** How often a follower of a reply being written looks for new text. */
-    STREAM_POLL_MS: int(250, 50, 10_000),
+    STREAM_POLL_MS: int(100, 20, 10_000),
   }),
 );
 

@@ -1,7 +1,7 @@
 import type { FollowEvent } from '#chat/follow-reply.ts';
 import { INTERNAL_ERROR, REPLY_GONE } from '#chat/wording.ts';
 import { logger } from '#commons/logger.ts';
-import type { SseBody } from './sse.ts';
+import { reasoningId, type SseBody } from './sse.ts';
 import { messageView } from './views.ts';
 
 /**
@@ -15,6 +15,8 @@ export async function sendFollowEvents(events: AsyncGenerator<FollowEvent>, sse:
       if (sse.closed) break;
       if (event.type === 'delta') {
         sse.send('delta', { content: event.content }, String(event.offset));
+      } else if (event.type === 'reasoning') {
+        sse.send('reasoning', { content: event.content }, reasoningId(event.offset));
       } else if (event.type === 'end') {
         sse.send('ai_message', messageView(event.message));
       } else if (event.type === 'reconnect') {

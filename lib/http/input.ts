@@ -60,15 +60,24 @@ export function messageIdParam(event: APIGatewayProxyEvent): string {
 }
 
 /**
- * How much of a reply the client already has, in code points: `?offset=N`, or the
- * `Last-Event-ID` a reconnecting EventSource sends (the query wins); 0 when neither.
+ * How much of a reply the client already has, in code points: `?offset=N` (and
+ * `?reasoning_offset=N`), or the `Last-Event-ID` a reconnecting EventSource sends (the query
+ * wins); 0 when neither.
  */
-export function resumeOffset(event: APIGatewayProxyEvent): number {
-  const { offset } = parseQuery(event, followQuerySchema);
-  if (offset !== undefined) return offset;
+export function resumeOffset(event: APIGatewayProxyEvent): {
+  offset: number;
+  reasoningOffset?: number;
+} {
+  const { offset, reasoning_offset } = parseQuery(event, followQuerySchema);
+  if (offset !== undefined || reasoning_offset !== undefined) {
+    return {
+      offset: offset ?? 0,
+      ...(reasoning_offset === undefined ? {} : { reasoningOffset: reasoning_offset }),
+    };
+  }
   const result = lastEventIdSchema.safeParse(header(event, 'last-event-id'));
   if (!result.success) throw new BadRequestError('Last-Event-ID must be an offset this API sent');
-  return result.data ?? 0;
+  return result.data ?? { offset: 0 };
 }
 
 /** The `{roomId}` path parameter, checked like a `room_id` anywhere else (400 when bad). */

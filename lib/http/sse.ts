@@ -16,6 +16,12 @@ export function sseEvent(event: string, data: unknown, id?: string): string {
   return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/**
+ * A `reasoning` event's id: `r` and the reasoning's length in code points, so a client that
+ * reconnects with it (as `Last-Event-ID`) resumes the reasoning where it was.
+ */
+export const reasoningId = (offset: number) => `r${offset}`;
+
 /** An event-stream body. A client that goes away destroys it; later writes are dropped, not thrown. */
 export class SseBody {
   readonly stream = new PassThrough();

@@ -4,6 +4,7 @@ import { INTERNAL_ERROR, REPLY_GONE } from '#chat/wording.ts';
 import { AppError } from '#commons/errors.ts';
 import { logger } from '#commons/logger.ts';
 import type { SseBody } from './sse.ts';
+import { reasoningId } from './sse.ts';
 import { messageView } from './views.ts';
 
 /**
@@ -20,6 +21,9 @@ export function sendTurnEvents(sse: SseBody): (event: TurnEvent) => void {
         return;
       case 'delta':
         sse.send('delta', { content: event.content }, String(event.offset));
+        return;
+      case 'reasoning':
+        sse.send('reasoning', { content: event.content }, reasoningId(event.offset));
         return;
       case 'ended':
         if (event.message) sse.send('ai_message', messageView(event.message));

@@ -1,9 +1,9 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { Child, MessagePart, StoredMessage, TokenCount } from '#chat/message.ts';
+import type { Child, StoredMessage } from '#chat/message.ts';
 import { CHANGED_MEANWHILE, TOO_MANY_VERSIONS } from '#chat/wording.ts';
 import { ConflictError } from '#commons/errors.ts';
-import { messageId } from './message-id.ts';
 import { childItem, toItem } from './message-item.ts';
+import { emptyReply, type NewMessages, question, type StartedExchange } from './new-messages.ts';
 import { commonDepth, depthOf, pathLength, type Run, seqAt } from './path.ts';
 import { activePath, baseOf, leafOf, previewOf, type RoomItem } from './room-item.ts';
 import { keys, roomKey, TABLE } from './table.ts';
@@ -13,51 +13,6 @@ import { type Found, TreeReads } from './tree.ts';
 export const MAX_VERSIONS = 100;
 /** Tries at a change to the tree that loses a race with another (then 409). */
 const ATTEMPTS = 10;
-
-/** The reply about to be written: who writes it, and when its writer counts as dead. */
-export interface ReplyStart {
-  senderId: string;
-  /** The model the reply is asked of. */
-  aiModel: string;
-  /** Epoch ms after which the reply counts as dead if its writer has not saved again. */
-  staleAfter: number;
-}
-
-/** The question a send stores. */
-export interface QuestionStart {
-  senderId: string;
-  content: string;
-  /** Its parts, when it is more than its text. */
-  parts?: MessagePart[];
-  /** The client's own metadata. */
-  metadata?: Record<string, unknown>;
-  tokens?: TokenCount;
-}
-
-/** New messages, and what the conversation item records of them. */
-export interface NewMessages {
-  /**
-   * The conversation already leads the user's rooms list (it had their last send), so its
-   * place in the rooms index stays as it is: moving it costs two index writes.
-   */
-  leadsRooms?: boolean;
-  /** The question; absent when only a new reply is made (a regenerate). */
-  user?: QuestionStart;
-  reply: ReplyStart;
-  /** Becomes the conversation's title if it has none (taken from its first message). */
-  title?: string;
-}
-
-/** A turn's messages as they were stored, and what its context is read from. */
-export interface StartedExchange {
-  /** The question the reply answers: new, or (for a regenerate) the one it had. */
-  user: StoredMessage;
-  /** The reply, empty and `streaming`. */
-  ai: StoredMessage;
-  /** The path above the question: the context is taken from it. */
-  above: Run[];
-  base: number;
-}
 
 /**
  * Writes that change a conversation's shape: new messages on a branch of their own (an edit, a
@@ -374,55 +329,6 @@ function trimLast(path: Run[]): Run[] {
   if (last[1] > last[0]) copy[copy.length - 1] = [last[0], last[1] - 1];
   else copy.pop();
   return copy;
-}
-
-/** A question as stored. */
-export function question(
-  roomId: string,
-  seq: number,
-  parentSeq: number,
-  user: QuestionStart,
-  now: string,
-): StoredMessage {
-  return {
-    id: messageId(seq),
-    roomId,
-    seq,
-    parentSeq,
-    senderId: user.senderId,
-    content: user.content,
-    ...(user.parts ? { parts: user.parts } : {}),
-    ...(user.metadata ? { metadata: user.metadata } : {}),
-    ...(user.tokens ? { tokens: user.tokens } : {}),
-    messageType: 'user',
-    status: 'complete',
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/** A reply as it is stored before the model is asked: empty, `streaming`. */
-export function emptyReply(
-  roomId: string,
-  seq: number,
-  parentSeq: number,
-  reply: ReplyStart,
-  now: string,
-): StoredMessage {
-  return {
-    id: messageId(seq),
-    roomId,
-    seq,
-    parentSeq,
-    senderId: reply.senderId,
-    content: '',
-    messageType: 'ai',
-    status: 'streaming',
-    aiModel: reply.aiModel,
-    createdAt: now,
-    updatedAt: now,
-    staleAfter: reply.staleAfter,
-  };
 }
 
 const jitter = (attempt: number) =>

@@ -96,6 +96,13 @@ export class DynamoClearStore extends RoomStore implements ClearStore {
    * bottom every time also catches items written after an earlier purge passed them.
    */
   async #purge(pk: string, roomId: string, upTo: number, timeLeftMs: () => number) {
+    // A reply's pieces and long text first: they are found by their own keys, not the message's.
+    for (const [from, to] of [
+      [keys.piecePrefix(roomId, 0), `${keys.piecePrefix(roomId, upTo)}~`],
+      [keys.overflowPrefix(roomId, 0), `${keys.overflowPrefix(roomId, upTo)}~`],
+    ] as const) {
+      if (!(await this.#purgeRange(pk, from, to, timeLeftMs))) return false;
+    }
     for (;;) {
       if (timeLeftMs() < PURGE_MARGIN_MS) return false;
       const { Items = [] } = await this.db.send(
@@ -124,6 +131,26 @@ export class DynamoClearStore extends RoomStore implements ClearStore {
         // Deletes DynamoDB kept refusing: stop here rather than read the same keys again.
         if ((await deleteItems(targets, this.batches)) < targets.length) return false;
       }
+    }
+  }
+
+  /** Deletes every item with a key in [from, to] while time allows; whether all went. */
+  async #purgeRange(pk: string, from: string, to: string, timeLeftMs: () => number) {
+    for (;;) {
+      if (timeLeftMs() < PURGE_MARGIN_MS) return false;
+      const { Items = [] } = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+          ProjectionExpression: 'pk, sk',
+          Limit: PURGE_PAGE,
+          ConsistentRead: true,
+        }),
+      );
+      if (Items.length === 0) return true;
+      const targets = Items.map((item) => ({ pk, sk: item.sk as string }));
+      if ((await deleteItems(targets, this.batches)) < targets.length) return false;
     }
   }
 }

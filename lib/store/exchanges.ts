@@ -1,21 +1,21 @@
 import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Exchange, StoredMessage } from '#chat/message.ts';
 import { busy, putItems } from './batches.ts';
+import { BranchWrites } from './branches.ts';
+import { itemWhenConditionFailed, unlessConditionFailed } from './conditions.ts';
+import { fromItem, type MessageItem, toItem } from './message-item.ts';
 import {
-  BranchWrites,
   emptyReply,
   type NewMessages,
   type QuestionStart,
   question,
   type StartedExchange,
-} from './branches.ts';
-import { itemWhenConditionFailed, unlessConditionFailed } from './conditions.ts';
-import { fromItem, type MessageItem, toItem } from './message-item.ts';
+} from './new-messages.ts';
 import { activePath, baseOf, leafOf, previewOf, type RoomItem } from './room-item.ts';
 import { keys, roomKey, TABLE } from './table.ts';
 import type { Found } from './tree.ts';
 
-export type { NewMessages, QuestionStart, ReplyStart, StartedExchange } from './branches.ts';
+export type { NewMessages, QuestionStart, ReplyStart, StartedExchange } from './new-messages.ts';
 export type { Found } from './tree.ts';
 
 /**
@@ -216,7 +216,8 @@ export class DynamoExchangeStore extends BranchWrites implements ExchangeStore {
     };
     const [user, ai] = [message(seqs.user), message(seqs.ai)];
     if (!room || !user || !ai || baseOf(room) >= seqs.user) return undefined;
-    const [placedUser, placedAi] = await this.placeAll(userId, roomId, [user, ai], room);
+    const whole = await this.bodies(userId, roomId, [user, ai]);
+    const [placedUser, placedAi] = await this.placeAll(userId, roomId, whole, room);
     return { user: placedUser as StoredMessage, ai: placedAi as StoredMessage };
   }
 

@@ -179,7 +179,7 @@ export class DynamoHistoryStore extends TreeReads implements RecentMessages, His
         return (Items as MessageItem[]).map(fromItem);
       }),
     );
-    return pages.flat();
+    return this.bodies(userId, roomId, pages.flat());
   }
 }
 

@@ -40,6 +40,12 @@ export interface MessageItem {
   finish_reason?: string;
   first_token_ms?: number;
   duration_ms?: number;
+  /** A long reply: how many `TEXT#` items hold its content and parts (then not here). */
+  overflow?: number;
+  /** While written: pieces numbered above this are this writing's (earlier ones are older). */
+  piece_base?: number;
+  /** While written: epoch ms until which someone follows it (the writer saves more often). */
+  watched_until?: number;
 }
 
 /** A child as its parent's `kids` list holds it. */
@@ -125,6 +131,9 @@ export function fromItem(item: MessageItem): StoredMessage {
     finishReason: item.finish_reason,
     firstTokenMs: item.first_token_ms === undefined ? undefined : Number(item.first_token_ms),
     durationMs: item.duration_ms === undefined ? undefined : Number(item.duration_ms),
+    ...(item.overflow ? { overflow: Number(item.overflow) } : {}),
+    ...(item.piece_base ? { pieceBase: Number(item.piece_base) } : {}),
+    ...(item.watched_until ? { watchedUntil: Number(item.watched_until) } : {}),
     senderId: item.sender_id,
     content: item.content,
     messageType: item.message_type,

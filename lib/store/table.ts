@@ -9,6 +9,9 @@ import { createHash } from 'node:crypto';
  * - `USER#{userId}` / `MSG#{room}#{seq, 15 digits}`: one message.
  * - `USER#{userId}` / `REPLY#{messageId}`: where an AI message is (room and seq), so a reply can
  *   be followed or stopped by its id alone.
+ * - `USER#{userId}` / `PIECE#{room}#{seq}#{n}`: what a reply being written added since its last
+ *   save (expire by TTL once the reply has ended).
+ * - `USER#{userId}` / `TEXT#{room}#{seq}#{i}`: a long reply's text past what its item holds.
  * - `USER#{userId}` / `ACCOUNT`: the user's KMS-encrypted API key, usage limits (the last
  *   minute's sends by second, the day's tokens) and the conversation they last sent to.
  * - `USER#{userId}` / `IDEM#{key}`: idempotency records (expire by TTL).
@@ -28,6 +31,7 @@ export const TABLE = {
 } as const;
 
 const SEQ_DIGITS = 15;
+const PIECE_DIGITS = 9;
 /** Longest room id kept readable in keys (URI-encoded): sort keys hold at most 1,024 bytes. */
 const MAX_ROOM_KEY = 900;
 
@@ -52,6 +56,16 @@ export const keys = {
   message: (roomId: string, seq: number) =>
     `${keys.messagePrefix(roomId)}${String(seq).padStart(SEQ_DIGITS, '0')}`,
   reply: (messageId: string) => `REPLY#${messageId}`,
+  /** What is new of a reply being written, a piece per save (expire by TTL). */
+  piecePrefix: (roomId: string, seq: number) =>
+    `PIECE#${roomKey(roomId)}#${String(seq).padStart(SEQ_DIGITS, '0')}#`,
+  piece: (roomId: string, seq: number, n: number) =>
+    `${keys.piecePrefix(roomId, seq)}${String(n).padStart(PIECE_DIGITS, '0')}`,
+  /** A reply's text past what its own item holds, in order. */
+  overflowPrefix: (roomId: string, seq: number) =>
+    `TEXT#${roomKey(roomId)}#${String(seq).padStart(SEQ_DIGITS, '0')}#`,
+  overflow: (roomId: string, seq: number, i: number) =>
+    `${keys.overflowPrefix(roomId, seq)}${String(i).padStart(PIECE_DIGITS, '0')}`,
   account: () => 'ACCOUNT',
   idempotency: (key: string) => `IDEM#${key}`,
 };

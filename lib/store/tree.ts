@@ -4,6 +4,7 @@ import { getItems } from './batches.ts';
 import { seqOf } from './message-id.ts';
 import { childOf, fromItem, type MessageItem } from './message-item.ts';
 import { depthOf, join, type Run, seqAt } from './path.ts';
+import { fromOverflow, type Piece, type PieceItem, pieceOf, withPieces } from './pieces.ts';
 import { activePath, baseOf, leafOf, type RoomItem } from './room-item.ts';
 import { keys } from './table.ts';
 import { RoomStore } from './table-store.ts';
@@ -105,6 +106,63 @@ export abstract class TreeReads extends RoomStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return undefined;
+  }
+
+  /**
+   * Messages read whole: a long reply's text from its `TEXT#` items, and a reply being written
+   * with what its pieces add so far (a Query each, only for those).
+   */
+  protected async bodies(userId: string, roomId: string, messages: StoredMessage[]) {
+    return Promise.all(
+      messages.map(async (message) => {
+        if (message.overflow) {
+          const items = await this.#prefix(userId, keys.overflowPrefix(roomId, message.seq));
+          const body = fromOverflow(items.map((item) => String(item.chunk)));
+          return { ...message, content: body.content, parts: body.parts };
+        }
+        if (message.status !== 'streaming') return message;
+        const pieces = await this.piecesAfter(userId, message, message.pieceBase ?? 0);
+        return withPieces(message, pieces);
+      }),
+    );
+  }
+
+  /** A reply's pieces numbered above `after`, in order (what a follower lacks). */
+  protected async piecesAfter(
+    userId: string,
+    message: Pick<StoredMessage, 'roomId' | 'seq'>,
+    after: number,
+  ): Promise<Piece[]> {
+    const items = await this.#prefix(
+      userId,
+      keys.piecePrefix(message.roomId, message.seq),
+      keys.piece(message.roomId, message.seq, after + 1),
+    );
+    return (items as unknown as PieceItem[]).map(pieceOf);
+  }
+
+  /** Every item whose key begins with `prefix` (from `from`, when given), in key order. */
+  async #prefix(userId: string, prefix: string, from = prefix) {
+    const found: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': keys.user(userId),
+            ':from': from,
+            ':to': `${prefix}~`,
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      found.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
   }
 
   /** The path from the conversation's first message to `message`, inclusive. */

@@ -1,5 +1,6 @@
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { routes } from '#api/routes.ts';
 import { buildApp } from '../../infra/app.ts';
 import { DEFAULT_CONFIG, reservedConcurrencyTotal } from '../../infra/config.ts';
 import { CDK_JSON_CONTEXT } from './synth.ts';
@@ -95,7 +96,7 @@ describe('stack settings, checked at synth', () => {
 
     expect(said).toMatch(
       new RegExp(
-        `reservedConcurrencyModelStream=20, reservedConcurrencyModel=10, reservedConcurrencyStream=10, reservedConcurrencyRequest=5 reserve ${reservedConcurrencyTotal(DEFAULT_CONFIG)} executions across 18 functions, so accountConcurrency=10 leaves -\\d+ unreserved, and AWS requires at least 10`,
+        `reservedConcurrencyModelStream=20, reservedConcurrencyModel=10, reservedConcurrencyStream=10, reservedConcurrencyRequest=5 reserve ${reservedConcurrencyTotal(DEFAULT_CONFIG)} executions across ${routes.length} functions, so accountConcurrency=10 leaves -\\d+ unreserved, and AWS requires at least 10`,
       ),
     );
     expect(said).toMatch(/0 reserves none/);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { follow, history, newUser, send, stream } from '../support/api.ts';
+import { apiUrl, follow, history, newUser, stream } from '../support/api.ts';
 
 const names = (events: { event: string }[]) => events.map((e) => e.event);
 
@@ -201,29 +201,31 @@ describe('whole code points', () => {
 });
 
 describe('a reply larger than an item', () => {
-  it('is cut where the item ends and settles as a partial error with a clear reason, never a 500', async () => {
+  it('is stored whole across items and read back whole by history, export and follow', async () => {
     const user = await newUser();
 
     const reply = await stream(user, { message: 'everything [[huge:600]]' });
-    const sent = await send(user, 'again [[huge:600]]');
-    const page = await history(user);
-
     const stored = reply.events.find((e) => e.event === 'ai_message')?.data;
-    expect(stored).toMatchObject({ status: 'error', partial: true });
-    expect(Buffer.byteLength(stored.content)).toBeGreaterThan(300_000);
-    expect(stored.content.startsWith('000000 xxx')).toBe(true);
-    expect(reply.events.at(-1)).toMatchObject({
-      event: 'error',
-      data: { error: expect.stringMatching(/longer than this service stores/) },
-    });
-    expect(sent.status).toBe(200);
-    expect(sent.body.ai_message).toMatchObject({ status: 'error', partial: true });
-    expect(page.body.messages.map((m: { status: string }) => m.status)).toEqual([
-      'complete',
-      'error',
-      'complete',
-      'error',
-    ]);
-    expect(page.body.messages[1].content).toBe(stored.content);
+    const page = await history(user);
+    const followed = await follow(user, stored.id);
+    const exported = await fetch(`${apiUrl}/api/chat/ai/export?format=jsonl`, {
+      headers: { Authorization: `Bearer ${user.token}` },
+    }).then((response) => response.text());
+    const streamed = reply.events
+      .filter((e) => e.event === 'delta')
+      .map((e) => e.data.content)
+      .join('');
+
+    expect(stored).toMatchObject({ status: 'complete' });
+    expect(Buffer.byteLength(stored.content)).toBe(600 * 1024);
+    expect(streamed).toBe(stored.content);
+    expect(page.body.messages[1]).toMatchObject({ id: stored.id, content: stored.content });
+    expect(
+      followed.events
+        .filter((e) => e.event === 'delta')
+        .map((e) => e.data.content)
+        .join(''),
+    ).toBe(stored.content);
+    expect(JSON.parse(exported.trim().split('\n')[1] as string).content).toBe(stored.content);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { call, history, newUser, send, stream, type TestUser } from '../support/api.ts';
+import { call, follow, history, newUser, send, stream, type TestUser } from '../support/api.ts';
 import { localDocumentClient, seedConversation } from '../support/seed.ts';
 
 /**
@@ -305,6 +305,60 @@ describe('parts and metadata', () => {
         { type: 'text', text: 'hello ' },
         { type: 'text', text: 'parts' },
       ],
+    });
+  });
+});
+
+describe('reasoning', () => {
+  it('streams, stores and resumes a reasoning part, kept out of content and out of the next prompt', async () => {
+    const user = await newUser();
+
+    const reply = await stream(user, { message: 'think first [[reasoning]]', room_id: 'think' });
+    const started = reply.events.find((e) => e.event === 'ai_message_started')?.data;
+    const stored = reply.events.find((e) => e.event === 'ai_message')?.data;
+    const reasoning = reply.events.filter((e) => e.event === 'reasoning');
+    const resumed = await follow(user, started.id, {
+      headers: { 'Last-Event-ID': reasoning[1]?.id ?? '' },
+    });
+    const [, shown] = await path(user, 'think');
+    const next = await send(user, 'what did you say? [[echo]]', { room_id: 'think' });
+    const prompt = JSON.parse(next.body.ai_message.content) as { content: string }[];
+
+    const thought = 'Let me think. The user asked something; I will answer.';
+    expect(reasoning.map((e) => e.data.content).join('')).toBe(thought);
+    expect(reasoning.map((e) => e.id)).toEqual(['r14', 'r29', 'r40', 'r54']);
+    expect(stored).toMatchObject({
+      content: 'reply to: think first [[reasoning]]',
+      parts: [
+        { type: 'reasoning', text: thought },
+        { type: 'text', text: 'reply to: think first [[reasoning]]' },
+      ],
+    });
+    expect(shown).toMatchObject({ content: stored.content, parts: stored.parts });
+    expect(
+      resumed.events
+        .filter((e) => e.event === 'reasoning')
+        .map((e) => e.data.content)
+        .join(''),
+    ).toBe(thought.slice(29));
+    expect(
+      resumed.events
+        .filter((e) => e.event === 'delta')
+        .map((e) => e.data.content)
+        .join(''),
+    ).toBe(stored.content);
+    expect(prompt.map((m) => m.content).join(' ')).not.toContain('Let me think');
+    expect(prompt.map((m) => m.content)).toContain(stored.content);
+  });
+
+  it('reads reasoning from servers that call it `reasoning`', async () => {
+    const user = await newUser();
+
+    const sent = await send(user, 'think [[reasoning:field]]', { room_id: 'think-field' });
+
+    expect(sent.body.ai_message.parts[0]).toMatchObject({
+      type: 'reasoning',
+      text: expect.stringMatching(/^Let me think/),
     });
   });
 });

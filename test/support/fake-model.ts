@@ -16,6 +16,8 @@ import {
  * - `[[split-emoji]]` sends `abc`, then an emoji's two UTF-16 halves as two pieces, then `def`,
  *   700 ms apart (a save falls between the halves); `[[lone]]` sends a lone surrogate;
  * - `[[huge:KB]]` streams a reply of that many kilobytes (ASCII), in 4 KB pieces;
+ * - `[[reasoning]]` thinks aloud first (`reasoning_content`, or `reasoning` with
+ *   `[[reasoning:field]]`), 150 ms a piece, then answers;
  * - a request to write a title (AUTO_TITLES=model) gets one, unless the reply says `[[notitle]]`;
  * - otherwise it replies `reply to: <message>`.
  */
@@ -46,6 +48,17 @@ export function startFakeModel(
           (_, i) => `${String(i).padStart(6, '0')} ${'x'.repeat(4_088)}\n`,
         );
         return { content: chunks.join(''), chunks };
+      }
+      if (last.includes('[[reasoning')) {
+        const reasoning = ['Let me think. ', 'The user asked ', 'something; ', 'I will answer.'];
+        const answer = `reply to: ${last}`;
+        return {
+          content: answer,
+          chunks: answer.split(/(?<= )/),
+          reasoning,
+          chunkDelayMs: 150,
+          ...(last.includes('[[reasoning:field]]') ? { reasoningField: 'reasoning' as const } : {}),
+        };
       }
       if (last.includes('[[lone]]')) return { content: 'x\udc00y', chunks: ['x\udc00y'] };
       const content = `reply to: ${last}`;

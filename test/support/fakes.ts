@@ -20,7 +20,8 @@ import type {
 import type { RecentMessages, RecentRequest } from '#store/history.ts';
 import type { Claim, IdempotencyStore } from '#store/idempotency.ts';
 import { type Run, slice } from '#store/path.ts';
-import type { ReplyEnd, ReplyRef, ReplyStore, WriterSignal } from '#store/replies.ts';
+import { withPieces } from '#store/pieces.ts';
+import type { Piece, ReplyEnd, ReplyRef, ReplyStore, WriterSignal } from '#store/replies.ts';
 
 /**
  * In-memory versions of the interfaces the chat logic works through, for the unit layer: the
@@ -72,21 +73,50 @@ export class MemoryReplyStore implements ReplyStore {
 
   async read(_userId: string, ref: ReplyRef) {
     const found = this.byId.get(ref.id);
+    return (
+      found && withPieces({ ...found }, found.status === 'streaming' ? this.pieces(ref.id) : [])
+    );
+  }
+
+  async peek(_userId: string, ref: ReplyRef) {
+    const found = this.byId.get(ref.id);
     return found && { ...found };
   }
 
-  async save(_userId: string, ref: ReplyRef, content: string, staleAfter: number) {
+  /** The pieces saved of a reply, in order. */
+  pieces(id: string): Piece[] {
+    return [...(this.#pieces.get(id) ?? [])];
+  }
+
+  readonly #pieces = new Map<string, Piece[]>();
+
+  async append(_userId: string, ref: ReplyRef, piece: Piece) {
     this.calls.save += 1;
     if (this.failWrites) throw this.failWrites;
-    const signal = this.#signal(ref);
-    if (signal === 'writing') this.#update(ref, { content, staleAfter });
-    return signal;
+    const pieces = (this.#pieces.get(ref.id) ?? []).filter((saved) => saved.n !== piece.n);
+    this.#pieces.set(
+      ref.id,
+      [...pieces, piece].sort((a, b) => a.n - b.n),
+    );
+  }
+
+  async piecesAfter(_userId: string, ref: ReplyRef, after: number) {
+    return this.pieces(ref.id).filter((piece) => piece.n > after);
   }
 
   async check(_userId: string, ref: ReplyRef) {
     this.calls.check += 1;
-    return this.#signal(ref);
+    return { signal: this.#signal(ref), watched: false };
   }
+
+  async heartbeat(_userId: string, ref: ReplyRef, staleAfter: number) {
+    if (this.failWrites) throw this.failWrites;
+    const signal = this.#signal(ref);
+    if (signal === 'writing') this.#update(ref, { staleAfter });
+    return signal;
+  }
+
+  async watch() {}
 
   async finish(_userId: string, ref: ReplyRef, end: ReplyEnd) {
     this.calls.finish += 1;
@@ -101,8 +131,6 @@ export class MemoryReplyStore implements ReplyStore {
   }
 
   async settle(_userId: string, seen: StoredMessage, end: ReplyEnd) {
-    const found = this.byId.get(seen.id);
-    if (found?.updatedAt !== seen.updatedAt) return found && { ...found };
     return this.#end(seen, end);
   }
 
@@ -128,6 +156,7 @@ export class MemoryReplyStore implements ReplyStore {
       ...(end.usage ? { usage: end.usage } : {}),
       ...(end.partial ? { partial: true } : {}),
       ...(end.tokens ? { tokens: end.tokens } : {}),
+      ...(end.parts ? { parts: end.parts } : {}),
       updatedAt: new Date().toISOString(),
     };
     this.byId.set(ref.id, ended);

@@ -10,12 +10,13 @@ import {
   testSettings,
 } from '../../support/fakes.ts';
 
-/** A reply written by a scripted model into an in-memory store, saved every 50 ms. */
+/** A reply written by a scripted model into an in-memory store, looked at and saved every 50 ms. */
 function setUp(script: ConstructorParameters<typeof ScriptedModel>[0]) {
   const replies = new MemoryReplyStore();
   const model = new ScriptedModel(script);
   const limits = new CountingLimits();
-  const deps = { replies, model, limits, settings: testSettings({ STREAM_FLUSH_MS: '50' }) };
+  const settings = testSettings({ STREAM_FLUSH_MS: '50', STREAM_SAVE_MS: '50' });
+  const deps = { replies, model, limits, settings };
   const turn = preparedTurn(replies);
   return { replies, model, limits, deps, turn };
 }
@@ -53,20 +54,27 @@ describe('writeReply', () => {
     expect(offsets).toEqual([2, 3]);
   });
 
-  it('saves the text so far while the model writes, at most once per flush interval', async () => {
+  it('saves only what is new while the model writes, at most once per save interval, and readers see the text so far', async () => {
     const script = Array.from({ length: 20 }, (_, i) => [`w${i} `, { waitMs: 15 }]).flat();
     const { deps, turn, replies } = setUp(script);
     const seen: string[] = [];
-    const poll = setInterval(() => seen.push(replies.byId.get(turn.ai.id)?.content ?? ''), 20);
+    const poll = setInterval(async () => {
+      seen.push((await replies.read('user-1', turn.ai))?.content ?? '');
+    }, 20);
 
-    await writeReply(deps, turn);
+    const written = await writeReply(deps, turn);
     clearInterval(poll);
 
     // About 300 ms of writing at a 50 ms interval: a handful of saves, not one per piece.
-    expect(replies.calls.save).toBeGreaterThanOrEqual(2);
-    expect(replies.calls.save).toBeLessThan(20);
-    const partial = seen.filter((text) => text.length > 0 && !text.includes('w19'));
-    expect(partial.length).toBeGreaterThan(0);
+    const pieces = replies.pieces(turn.ai.id);
+    expect(pieces.length).toBeGreaterThanOrEqual(2);
+    expect(pieces.length).toBeLessThan(20);
+    expect(pieces.map((piece) => piece.n)).toEqual(pieces.map((_, i) => i + 1));
+    // Each piece holds what was new, and together they are the start of the reply.
+    expect(written.message?.content.startsWith(pieces.map((piece) => piece.text).join(''))).toBe(
+      true,
+    );
+    expect(seen.some((text) => text.length > 0 && !text.includes('w19'))).toBe(true);
   });
 
   it('stops when its owner asks: the upstream call is aborted and what was written is kept as stopped', async () => {
@@ -145,8 +153,11 @@ describe('writeReply', () => {
 
     const written = await writeReply(deps, turn);
 
-    expect(replies.calls.save).toBeGreaterThan(0);
+    expect(replies.calls.save).toBeGreaterThan(1);
     expect(written.message).toMatchObject({ status: 'complete', content: 'one two three' });
+    // The piece whose save failed was written again as it was, and none went missing.
+    const pieces = replies.pieces(turn.ai.id);
+    expect('one two three'.startsWith(pieces.map((piece) => piece.text).join(''))).toBe(true);
   });
 
   it('marks the reply as an error (not left streaming) when storing its end meets an outage', async () => {

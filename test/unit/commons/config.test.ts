@@ -41,7 +41,11 @@ describe('settings', () => {
       SYSTEM_PROMPT: expect.stringContaining('Leta AI'),
     });
     expect(limitSettings({})).toEqual({ RATE_LIMIT_PER_MINUTE: 20, DAILY_TOKEN_LIMIT: 0 });
-    expect(replySettings({})).toEqual({ STREAM_FLUSH_MS: 500, STREAM_POLL_MS: 250 });
+    expect(replySettings({})).toEqual({
+      STREAM_FLUSH_MS: 100,
+      STREAM_SAVE_MS: 1_000,
+      STREAM_POLL_MS: 100,
+    });
     expect(settings.OPENAI_TIMEOUT_MS).toBeLessThan(29_000);
     expect(() => modelSettings({ OPENAI_TEMPERATURE: '3' })).toThrow(/OPENAI_TEMPERATURE/);
     expect(() => modelSettings({ OPENAI_MAX_RETRIES: 'many' })).toThrow(/OPENAI_MAX_RETRIES/);
