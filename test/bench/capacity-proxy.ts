@@ -43,7 +43,7 @@ export async function startCapacityProxy(target: string): Promise<CapacityProxy>
       if (operation !== 'unknown' && body.length > 0) {
         const json = JSON.parse(body.toString('utf8'));
         json.ReturnConsumedCapacity = 'INDEXES';
-        sk = json.Key?.sk?.S;
+        sk = json.Key?.sk?.S ?? json.Item?.sk?.S;
         body = Buffer.from(JSON.stringify(json));
       }
       const forward = request(

@@ -13,6 +13,7 @@ import { localDocumentClient, seedConversation } from '../support/seed.ts';
 import { readEvents } from '../support/sse-client.ts';
 import { startCapacityProxy, type Tally } from './capacity-proxy.ts';
 import { coldImports, IMPORTED } from './imports.ts';
+import { benchInFlight } from './in-flight.ts';
 
 /**
  * `npm run bench`: prints numbers beside the goals the issues set, asserts nothing. Everything
@@ -152,61 +153,20 @@ try {
   });
   line('stream (short reply: no saves while it streams)', work(proxy.take()));
 
-  // A reply of about 2,000 tokens at ~100 tokens a second, saved every 500 ms while written.
-  const words = Array.from({ length: 1_000 }, (_, i) => `w${i}`).join(' ');
-  const longReply = `reply to: ${words} [[slow:20]]`;
   const counter = await tokenCounter('gpt-4o-mini');
-  await readEvents(`${stack.url}/api/chat/ai/stream`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ message: `${words} [[slow:20]]`, room_id: 'long-reply' }),
+  const followerProxy = await startCapacityProxy(db.endpoint);
+  const followerStack = await startDevStack(
+    stackEnv({ AWS_ENDPOINT_URL_DYNAMODB: followerProxy.endpoint }),
+  );
+  stacks.push(followerStack);
+  await benchInFlight({
+    writer: { url: stack.url, proxy },
+    follower: { url: followerStack.url, proxy: followerProxy },
+    token,
+    count: counter,
+    line,
+    quick: QUICK,
   });
-  const streamed = proxy.take();
-  const replyWrites = streamed.log.filter(
-    (c) => c.operation === 'UpdateItem' && c.sk?.startsWith('MSG#'),
-  );
-  line(
-    `writes of one ${counter(longReply).toLocaleString()}-token reply while it streams`,
-    `${replyWrites.length} saves, ${replyWrites.reduce((s, c) => s + c.units, 0)} write units`,
-  );
-
-  const readers: number[] = [];
-  for (let i = 0; i < (QUICK ? 2 : 5); i++) {
-    const seen = new Map<string, number>();
-    const writer = readEvents(
-      `${stack.url}/api/chat/ai/stream`,
-      {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({
-          message: `${Array.from({ length: 40 }, (_, j) => `p${j}`).join(' ')} [[slow:100]]`,
-          room_id: 'follow',
-        }),
-      },
-      (event) => {
-        if (event.event === 'delta' && event.id) seen.set(event.id, performance.now());
-        if (event.event === 'ai_message_started') {
-          void readEvents(
-            `${stack.url}/api/chat/ai/stream/${event.data.id}`,
-            { headers: { Authorization: `Bearer ${token}` } },
-            (followed) => {
-              const sent = followed.id ? seen.get(followed.id) : undefined;
-              if (followed.event === 'delta' && sent !== undefined)
-                readers.push(performance.now() - sent);
-              return false;
-            },
-          );
-        }
-        return false;
-      },
-    );
-    await writer;
-  }
-  line(
-    'delay from a delta written to a follower seeing it',
-    `median ${ms(median(readers))}, p95 ${ms(quantile(readers, 0.95))} (n=${readers.length})`,
-    '<= STREAM_FLUSH_MS + STREAM_POLL_MS',
-  );
   proxy.take();
 
   // History at depth: page 1 of a short conversation against page 2,000 of a long one.

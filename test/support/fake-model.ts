@@ -16,6 +16,7 @@ import {
  * - `[[split-emoji]]` sends `abc`, then an emoji's two UTF-16 halves as two pieces, then `def`,
  *   700 ms apart (a save falls between the halves); `[[lone]]` sends a lone surrogate;
  * - `[[huge:KB]]` streams a reply of that many kilobytes (ASCII), in 4 KB pieces;
+ * - `[[words:N:MS]]` streams a reply of N words (`w0 w1 ...`), a piece per word, MS ms apart;
  * - `[[reasoning]]` thinks aloud first (`reasoning_content`, or `reasoning` with
  *   `[[reasoning:field]]`), 150 ms a piece, then answers;
  * - a request to write a title (AUTO_TITLES=model) gets one, unless the reply says `[[notitle]]`;
@@ -40,6 +41,11 @@ export function startFakeModel(
       if (last.includes('[[split-emoji]]')) {
         const chunks = ['abc', '\ud83d', '\ude00', 'def'];
         return { content: chunks.join(''), chunks, chunkDelayMs: 700 };
+      }
+      const many = /\[\[words:(\d+):(\d+)\]\]/.exec(last);
+      if (many) {
+        const chunks = Array.from({ length: Number(many[1]) }, (_, i) => `w${i} `);
+        return { content: chunks.join(''), chunks, chunkDelayMs: Number(many[2]) };
       }
       const huge = /\[\[huge:(\d+)\]\]/.exec(last);
       if (huge) {
