@@ -25,7 +25,7 @@ const quantile = (values: number[], q: number) =>
   Number.NaN;
 
 export async function benchInFlight(setup: InFlightSetup) {
-  const { writer, follower, token, line } = setup;
+  const { writer, follower, line } = setup;
   console.log(
     '\nA reply while it is written (defaults: a look every 100 ms; a save every 100 ms while followed, 1 s otherwise)',
   );
