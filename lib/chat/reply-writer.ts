@@ -72,6 +72,7 @@ export async function writeReply(
   let savedAt = Date.now();
   let beatAt = Date.now();
   let watched = false;
+  let everWatched = false;
 
   const tick = async () => {
     const now = Date.now();
@@ -105,6 +106,7 @@ export async function writeReply(
       const looked = await deps.replies.check(userId, ref);
       next = looked.signal;
       watched = looked.watched;
+      everWatched ||= watched;
     }
     if (next !== 'writing' && writer.signal === 'writing') {
       writer.signal = next;
@@ -207,9 +209,12 @@ export async function writeReply(
     ...(reply.reasoning ? { parts: partsOf(reply.reasoning, ended.content) } : {}),
     ...countIfLoaded(turn.model, reply.text),
   };
-  const message = await deps.replies.finish(userId, ref, end).catch(async (error: unknown) => {
-    throw await afterSave(deps, turn, error);
-  });
+  const followed = { followed: everWatched };
+  const message = await deps.replies
+    .finish(userId, ref, end, followed)
+    .catch(async (error: unknown) => {
+      throw await afterSave(deps, turn, error);
+    });
   if (usage) await countUsage(deps, userId, usage.totalTokens);
   return {
     // Its place in the tree is what it was given when it was stored empty.

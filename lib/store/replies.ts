@@ -63,8 +63,16 @@ export interface ReplyStore {
   heartbeat(userId: string, ref: ReplyRef, staleAfter: number): Promise<WriterSignal>;
   /** A follower says it follows, until `until` (epoch ms): the writer saves more often. */
   watch(userId: string, ref: ReplyRef, until: number): Promise<void>;
-  /** Stores the reply's end; the message as it ends up, or undefined when it is gone. */
-  finish(userId: string, ref: ReplyRef, end: ReplyEnd): Promise<StoredMessage | undefined>;
+  /**
+   * Stores the reply's end; the message as it ends up, or undefined when it is gone. With
+   * `followed`, a last piece says so too, so a follower learns of it at its next look.
+   */
+  finish(
+    userId: string,
+    ref: ReplyRef,
+    end: ReplyEnd,
+    options?: { followed?: boolean },
+  ): Promise<StoredMessage | undefined>;
   /** Asks the writer to stop; the message after the request, or undefined when it is gone. */
   requestStop(userId: string, ref: ReplyRef): Promise<StoredMessage | undefined>;
   /** Ends a reply whose writer is gone; the message as it ends up, or undefined when it is gone. */
@@ -199,10 +207,11 @@ export class DynamoReplyStore extends TreeReads implements ReplyStore {
       .catch(unlessConditionFailed);
   }
 
-  async finish(userId: string, ref: ReplyRef, end: ReplyEnd) {
+  async finish(userId: string, ref: ReplyRef, end: ReplyEnd, options: { followed?: boolean } = {}) {
     const message = await this.#end(userId, ref, end);
-    // The last piece says so, so a follower learns of the end with the look it makes anyway.
-    if (message) {
+    // A follower learns of the end with the look it makes anyway (one that started too late to
+    // be seen looks at the reply's item within a second).
+    if (message && options.followed) {
       await this.append(userId, ref, {
         n: END_PIECE,
         text: '',
@@ -240,7 +249,9 @@ export class DynamoReplyStore extends TreeReads implements ReplyStore {
   }
 
   async settle(userId: string, seen: StoredMessage, end: ReplyEnd) {
-    return this.finish(userId, { id: seen.id, roomId: seen.roomId, seq: seen.seq }, end);
+    return this.finish(userId, { id: seen.id, roomId: seen.roomId, seq: seen.seq }, end, {
+      followed: true,
+    });
   }
 
   async placed(userId: string, message: StoredMessage): Promise<StoredMessage> {
