@@ -1,21 +1,26 @@
 import { prepareTurn } from '#chat/prepare.ts';
 import { replyDeadline } from '#chat/turn.ts';
+import { underLease } from '#http/leases.ts';
 import { streamRoute } from '#http/route.ts';
 import { sendRequestParser } from '#http/send-request.ts';
 import { streamedTurn } from '#http/turns.ts';
 import { chatDeps } from '#wiring/chat.ts';
+import { streamLeases } from '#wiring/stores.ts';
 
 const parse = sendRequestParser();
 const deps = chatDeps();
+const leases = streamLeases();
 
 export const handler = streamRoute(async (event, context) => {
   const { userId } = context;
   const { request, key } = parse(event, userId);
   const deadline = replyDeadline(deps.settings, context.getRemainingTimeInMillis());
-  return streamedTurn(deps, {
-    userId,
-    key,
-    fingerprint: ['stream', request],
-    prepare: () => prepareTurn(deps, request, deadline),
-  });
+  return underLease(leases, userId, () =>
+    streamedTurn(deps, {
+      userId,
+      key,
+      fingerprint: ['stream', request],
+      prepare: () => prepareTurn(deps, request, deadline),
+    }),
+  );
 });

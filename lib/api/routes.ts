@@ -115,7 +115,7 @@ export const routes: readonly Route[] = [
       query: followQuerySchema,
       headers: ['Last-Event-ID'],
       success: { events: ['reasoning', 'delta', 'ai_message', 'reconnect', 'error'] },
-      errors: [400, 404],
+      errors: [400, 404, 429],
     },
     sample: { step: 'chat', params: SAMPLE_REPLY, query: { offset: '0' } },
   }),

@@ -23,6 +23,8 @@ export interface FollowOptions {
   until: number;
   /** Code points of reasoning the client already has (default: all, once it has text). */
   reasoningOffset?: number;
+  /** End the follow (asking the client to reconnect) after this long with nothing new. */
+  idleMs?: number;
 }
 
 /** How often a follower looks at the reply's own item (its end, a stop, its writer's life). */
@@ -83,6 +85,8 @@ export async function* followReply(
   yield* rest(message);
   let last = message.pieces ?? message.pieceBase ?? 0;
   let lastSavedAt = 0;
+  // A reply that shows nothing new for long holds a function for nothing: let the client come back.
+  let changedAt = Date.now();
   let lookedAt = Date.now();
   let watchedAt = 0;
   for (;;) {
@@ -102,7 +106,7 @@ export async function* followReply(
       continue;
     }
     const now = Date.now();
-    if (now + options.pollMs > options.until) {
+    if (now + options.pollMs > options.until || now - changedAt > (options.idleMs ?? Infinity)) {
       yield { type: 'reconnect', offset: sent.text };
       return;
     }
@@ -121,6 +125,7 @@ export async function* followReply(
       }
       last = piece.n;
       lastSavedAt = piece.at;
+      changedAt = Date.now();
       message = { ...message, staleAfter: Math.max(message.staleAfter ?? 0, piece.staleAfter) };
       if (piece.reasoning && Number.isFinite(sent.reasoning)) {
         sent.reasoning += codePoints(piece.reasoning);

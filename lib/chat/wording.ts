@@ -68,3 +68,7 @@ export const rateLimited = (perMinute: number) =>
 /** Over the per-user daily token limit. */
 export const dailyTokensUsed = (tokens: number) =>
   `Daily token limit of ${tokens} reached; it resets at midnight UTC`;
+
+/** Over the per-user cap on replies streamed or followed at once. */
+export const tooManyStreams = (perUser: number) =>
+  `At most ${perUser} replies can be streamed or followed at once; close one and try again`;

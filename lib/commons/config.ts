@@ -112,6 +112,8 @@ const modelSchema = declare(() =>
 const limitSchema = declare(() =>
   z.object({
     RATE_LIMIT_PER_MINUTE: int(20, 0, 100_000),
+    /** Replies one user may stream or follow at once (each holds a function); 0: no cap. */
+    MAX_STREAMS_PER_USER: int(10, 0, 10_000),
     DAILY_TOKEN_LIMIT: int(0, 0, 1_000_000_000),
   }),
 );
@@ -127,6 +129,8 @@ const replySchema = declare(() =>
     STREAM_SAVE_MS: int(1_000, 20, 60_000),
     /** How often a follower of a reply being written looks for new text. */
     STREAM_POLL_MS: int(100, 20, 10_000),
+    /** A follow ends (asking the client to reconnect) after this long with nothing new. */
+    STREAM_FOLLOW_IDLE_MS: int(60_000, 1_000, 900_000),
   }),
 );
 

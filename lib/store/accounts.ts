@@ -24,6 +24,8 @@ export interface AccountState {
   tokensUsed: number;
   /** The conversation the user last sent to: it already leads the rooms list. */
   lastRoom?: string;
+  /** Replies being streamed or followed now, by lease mark: until when (epoch ms) each holds. */
+  leases: Record<string, number>;
 }
 
 /** What counting one send writes. */
@@ -57,6 +59,13 @@ export interface AccountStore {
   countSend(userId: string, count: SendCount): Promise<CountedSend>;
   /** Takes back a send that was over the limit. */
   uncountSend(userId: string, counted: CountedSend): Promise<void>;
+  /**
+   * Records a stream or follow held until `until` (epoch ms) under `mark`; returns the account
+   * as it was just before (one unconditional write, so racing opens never retry).
+   */
+  openLease(userId: string, mark: string, until: number): Promise<AccountState>;
+  /** Ends leases (idempotent). */
+  closeLeases(userId: string, marks: string[]): Promise<void>;
   /** Adds tokens to the day's total (starting the day afresh when it is a new one). */
   addTokens(userId: string, day: string, tokens: number): Promise<void>;
   getApiKey(userId: string): Promise<ApiKeyRecord | undefined>;
@@ -71,6 +80,8 @@ interface AccountItem {
   key_updated_at?: string;
   /** `sent_{epoch second}`: a set of one mark per send counted in that second. */
   [rateAttribute: `${typeof RATE_PREFIX}${number}`]: Set<string>;
+  /** `lease_{mark}`: until when (epoch ms) a stream or follow in progress holds. */
+  [leaseAttribute: `${typeof LEASE_PREFIX}${string}`]: number;
   tokens_day?: string;
   tokens_used?: number;
   last_room?: string;
@@ -83,6 +94,8 @@ interface AccountItem {
  * limit's worth of marks.
  */
 const RATE_PREFIX = 'sent_';
+/** One attribute per stream or follow in progress: `lease_{mark}` = until when it holds. */
+const LEASE_PREFIX = 'lease_';
 
 /**
  * One small item per user (`ACCOUNT`): a send reads it once (key and limits together) and
@@ -147,6 +160,32 @@ export class DynamoAccountStore extends TableStore implements AccountStore {
         UpdateExpression: 'DELETE #now :mark',
         ExpressionAttributeNames: { '#now': `${RATE_PREFIX}${counted.second}` },
         ExpressionAttributeValues: { ':mark': new Set([counted.ticket]) },
+      }),
+    );
+  }
+
+  async openLease(userId: string, mark: string, until: number) {
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.#key(userId),
+        UpdateExpression: 'SET #mine = :until',
+        ExpressionAttributeNames: { '#mine': `${LEASE_PREFIX}${mark}` },
+        ExpressionAttributeValues: { ':until': until },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return stateOf(Attributes as AccountItem | undefined);
+  }
+
+  async closeLeases(userId: string, marks: string[]) {
+    const names = Object.fromEntries(marks.map((mark, i) => [`#m${i}`, `${LEASE_PREFIX}${mark}`]));
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.#key(userId),
+        UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+        ExpressionAttributeNames: names,
       }),
     );
   }
@@ -248,6 +287,11 @@ function stateOf(item: AccountItem | undefined, ownTicket?: string): AccountStat
               ],
             ]
           : [],
+      ),
+    ),
+    leases: Object.fromEntries(
+      Object.entries(item ?? {}).flatMap(([name, value]) =>
+        name.startsWith(LEASE_PREFIX) ? [[name.slice(LEASE_PREFIX.length), Number(value)]] : [],
       ),
     ),
     tokensDay: item?.tokens_day,

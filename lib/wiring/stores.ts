@@ -1,6 +1,7 @@
 import { dynamoDb } from '#adapters/clients/dynamodb.ts';
+import { AccountLeases } from '#chat/leases.ts';
 import type { ExchangeRecord } from '#chat/replay.ts';
-import { modelSettings, storeSettings } from '#commons/config.ts';
+import { limitSettings, modelSettings, storeSettings } from '#commons/config.ts';
 import { DynamoAccountStore } from '#store/accounts.ts';
 import { DynamoClearStore } from '#store/clear.ts';
 import { DynamoConversationStore } from '#store/conversations.ts';
@@ -41,4 +42,15 @@ export const idempotencyStore = () =>
   new DynamoIdempotencyStore<ExchangeRecord>({
     ...table(),
     lockSeconds: modelSettings().SEND_TIMEOUT_SECONDS,
+  });
+
+/**
+ * The cap on replies one user streams or follows at once (MAX_STREAMS_PER_USER); a lease lapses
+ * after the longest a streaming function runs, should its holder die.
+ */
+export const streamLeases = () =>
+  new AccountLeases({
+    accounts: accountStore(),
+    perUser: limitSettings().MAX_STREAMS_PER_USER,
+    holdMs: 310_000,
   });

@@ -23,6 +23,8 @@ beforeAll(async () => {
     OPENAI_BASE_URL: model.baseUrl,
     OPENAI_API_KEY: 'fallback-key',
     RATE_LIMIT_PER_MINUTE: '20',
+    MAX_STREAMS_PER_USER: '2',
+    STREAM_FOLLOW_IDLE_MS: '1000',
     DAILY_TOKEN_LIMIT: '100000',
     // This stack's metric lines are read by the metrics test below (the shared stack's are off).
     POWERTOOLS_METRICS_DISABLED: 'false',
@@ -138,6 +140,71 @@ describe('per-user limits', () => {
       1000;
     expect(Math.abs(Number(over?.retryAfter) - untilMidnight)).toBeLessThan(5);
     expect(await total('token-user')).toBe(2 * (replies.length - 1));
+  });
+});
+
+describe('replies streamed or followed at once', () => {
+  const open = async (user: string, path: string, init: RequestInit = {}) => {
+    const abort = new AbortController();
+    const response = await fetch(`${stack.url}${path}`, {
+      ...init,
+      headers: {
+        Authorization: `Bearer ${await signDevToken(user, secret)}`,
+        'Content-Type': 'application/json',
+      },
+      signal: abort.signal,
+    });
+    return { response, abort };
+  };
+
+  it('answers 429 past MAX_STREAMS_PER_USER, and lets another in once one ends', async () => {
+    const user = 'stream-cap-user';
+    const body = JSON.stringify({ message: `${'word '.repeat(20)}[[slow:150]]` });
+    const first = await open(user, '/api/chat/ai/stream', { method: 'POST', body });
+    const second = await open(user, '/api/chat/ai/stream', { method: 'POST', body });
+    const third = await open(user, '/api/chat/ai/stream', { method: 'POST', body });
+    const other = await open('stream-cap-other', '/api/chat/ai/stream', { method: 'POST', body });
+
+    expect([first, second].map(({ response }) => response.status)).toEqual([200, 200]);
+    expect(third.response.status).toBe(429);
+    answered.set(429, (answered.get(429) ?? 0) + 1);
+    expect(await third.response.json()).toEqual({
+      success: false,
+      error: expect.stringMatching(/At most 2 replies can be streamed or followed at once/),
+    });
+    expect(Number(third.response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(other.response.status).toBe(200);
+    // Once a reply is written (its client gone or not), its lease goes with it.
+    await first.response.text();
+    await second.response.text();
+    await other.response.text();
+    const after = await open(user, '/api/chat/ai/stream', { method: 'POST', body });
+    expect(after.response.status).toBe(200);
+    await after.response.text();
+  });
+
+  it('ends a follow that sees nothing new for STREAM_FOLLOW_IDLE_MS, asking the client to reconnect', async () => {
+    const user = 'idle-follow-user';
+    const writing = await open(user, '/api/chat/ai/stream', {
+      method: 'POST',
+      body: JSON.stringify({ message: 'slow start [[slow:2500]]' }),
+    });
+    const reader = (writing.response.body as ReadableStream<Uint8Array>).getReader();
+    let seen = '';
+    let id: string | undefined;
+    while (!id) {
+      const { value } = await reader.read();
+      seen += new TextDecoder().decode(value);
+      id = /event: ai_message_started\ndata: \{"id":"([0-9A-Z]+)"/.exec(seen)?.[1];
+    }
+
+    const started = Date.now();
+    const followed = await open(user, `/api/chat/ai/stream/${id}`);
+    const text = await followed.response.text();
+
+    expect(text).toMatch(/event: reconnect/);
+    expect(Date.now() - started).toBeLessThan(2_400);
+    writing.abort.abort();
   });
 });
 

@@ -445,6 +445,7 @@ export class MemoryAccounts implements AccountStore {
     const ciphertext = this.keys.get(userId);
     return {
       sends: {},
+      leases: {},
       tokensUsed: 0,
       ...(ciphertext
         ? { apiKey: { ciphertext, last4: 'xxxx', updatedAt: new Date(0).toISOString() } }
@@ -457,6 +458,12 @@ export class MemoryAccounts implements AccountStore {
   }
 
   async uncountSend() {}
+
+  async openLease(userId: string) {
+    return this.read(userId);
+  }
+
+  async closeLeases() {}
 
   async addTokens() {}
 
