@@ -40,11 +40,16 @@ describe('settings', () => {
       CONTEXT_MAX_MESSAGES: 100,
       SYSTEM_PROMPT: expect.stringContaining('Leta AI'),
     });
-    expect(limitSettings({})).toEqual({ RATE_LIMIT_PER_MINUTE: 20, DAILY_TOKEN_LIMIT: 0 });
+    expect(limitSettings({})).toEqual({
+      RATE_LIMIT_PER_MINUTE: 20,
+      MAX_STREAMS_PER_USER: 10,
+      DAILY_TOKEN_LIMIT: 0,
+    });
     expect(replySettings({})).toEqual({
       STREAM_FLUSH_MS: 100,
       STREAM_SAVE_MS: 1_000,
       STREAM_POLL_MS: 100,
+      STREAM_FOLLOW_IDLE_MS: 60_000,
     });
     expect(settings.OPENAI_TIMEOUT_MS).toBeLessThan(29_000);
     expect(() => modelSettings({ OPENAI_TEMPERATURE: '3' })).toThrow(/OPENAI_TEMPERATURE/);
